@@ -1,0 +1,1 @@
+"""The trust's core: configuration, metadata store, analytical engine and cryptography."""

@@ -1,0 +1,1 @@
+"""Policy: what an agreement grants, SQL checks against it, and disclosure control."""
