@@ -66,8 +66,8 @@ class Constraints(BaseModel):
     pattern: str | None = None
     minimum: Any = None
     maximum: Any = None
-    minLength: int | None = None  # noqa: N815 - Frictionless spelling
-    maxLength: int | None = None  # noqa: N815
+    minLength: int | None = None
+    maxLength: int | None = None
 
     @field_validator("pattern")
     @classmethod
@@ -88,8 +88,8 @@ class FieldSpec(BaseModel):
     title: str | None = None
     description: str | None = None
     constraints: Constraints = Field(default_factory=Constraints)
-    trueValues: list[str] = Field(default_factory=lambda: ["true", "True", "TRUE", "1"])  # noqa: N815
-    falseValues: list[str] = Field(default_factory=lambda: ["false", "False", "FALSE", "0"])  # noqa: N815
+    trueValues: list[str] = Field(default_factory=lambda: ["true", "True", "TRUE", "1"])
+    falseValues: list[str] = Field(default_factory=lambda: ["false", "False", "FALSE", "0"])
     accord: AccordKeys = Field(default_factory=AccordKeys)
 
     @property
@@ -104,8 +104,8 @@ class FieldSpec(BaseModel):
 class TableSchema(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
     fields: list[FieldSpec] = Field(min_length=1)
-    primaryKey: list[str] = Field(default_factory=list)  # noqa: N815
-    missingValues: list[str] = Field(default_factory=lambda: [""])  # noqa: N815
+    primaryKey: list[str] = Field(default_factory=list)
+    missingValues: list[str] = Field(default_factory=lambda: [""])
 
     @field_validator("primaryKey", mode="before")
     @classmethod
@@ -207,7 +207,8 @@ def parse_contract(data: Any, source: str = "contract") -> Contract:
         contract = Contract.model_validate(data)
     except ValidationError as exc:
         raise InvalidInput(
-            f"{source} is not a valid contract", details=[_describe(err) for err in exc.errors()]
+            f"{source} is not a valid contract",
+            details=[_describe(err, data) for err in exc.errors()],
         ) from exc
     problems = _frictionless_problems(data.get("schema", {}))
     if problems:
@@ -215,8 +216,17 @@ def parse_contract(data: Any, source: str = "contract") -> Contract:
     return contract
 
 
-def _describe(error: Any) -> str:
+def _describe(error: Any, data: dict[str, Any]) -> str:
     location = ".".join(str(part) for part in error["loc"])
+    loc = error["loc"]
+    if len(loc) >= 3 and loc[:2] == ("schema", "fields") and isinstance(loc[2], int):
+        # Name the field itself, not its position: "field 'dob', type" beats "fields.3.type".
+        schema = data.get("schema")
+        fields = schema.get("fields") if isinstance(schema, dict) else None
+        spec = fields[loc[2]] if isinstance(fields, list) and loc[2] < len(fields) else None
+        if isinstance(spec, dict) and spec.get("name"):
+            rest = ".".join(str(part) for part in loc[3:])
+            location = f"field {spec['name']!r}" + (f", {rest}" if rest else "")
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         message = "is not a contract key (misspelt?)"
