@@ -1,0 +1,1 @@
+"""The agreement lifecycle: propose, sign, activate, expire, revoke — and enforcement."""
