@@ -16,6 +16,5 @@ if [ -f scripts/install-web-assets.sh ]; then
 fi
 
 if [ "${ACCORD_SKIP_DEMO:-0}" != "1" ]; then
-  rm -rf accord-demo
-  .venv/bin/accord demo fsm --home accord-demo
+  .venv/bin/accord --home accord-demo demo fsm
 fi
