@@ -1,0 +1,422 @@
+"""The linkage core: sources in, scored pairs and clusters out. Knows nothing of the trust.
+
+    prepare each source ─▶ settings from roles ─▶ count blocking ─▶ train (u: random sampling,
+    m: EM or labelled pairs) ─▶ predict ─▶ constrained clustering
+
+Examples:
+    >>> result = link([LinkSource("a/pupils", c1, t1), LinkSource("b/residents", c2, t2)])  # doctest: +SKIP
+    >>> result.clusters.sizes()  # doctest: +SKIP
+    {1: 1200, 2: 3800}
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from accord.catalogue.contract import Role
+from accord.errors import InvalidInput
+from accord.linkage import blocking, household
+from accord.linkage.backends import make_db_api, to_arrow
+from accord.linkage.clustering import Clusters, NodeRef, cluster
+from accord.linkage.comparisons import build_comparisons, select_templates
+from accord.linkage.floors import apply_floors
+from accord.linkage.prepare import LINK_ROLES, Prepared, prepare, source_roles
+from accord.linkage.source import LinkSource
+
+log = logging.getLogger("accord.linkage")
+Progress = Callable[[str], None]
+PAIR_COLUMNS = (
+    "source_dataset_l",
+    "unique_id_l",
+    "source_dataset_r",
+    "unique_id_r",
+    "match_weight",
+    "match_probability",
+)
+
+
+@dataclass
+class LinkConfig:
+    """Thresholds and budgets of one linkage (probabilities of being the same person)."""
+
+    link_threshold: float = 0.95  # pairs at or above are linked
+    review_floor: float = 0.50  # pairs from here up to link_threshold go to review
+    u_max_pairs: float = 2e6
+    em_max_pairs_note: str = ""
+    max_comparisons_per_record: float = 200.0  # a rule over this many per record is dropped
+    count_sample: float | None = None  # None: exact counts up to 200k records, else 5%
+    seed: int = 42
+    min_labels: int = 50  # accepted review pairs needed to train m from labels instead of EM
+    prior_recall: float = 0.8
+    threads: int | None = None
+    memory_limit: str | None = None
+
+
+@dataclass
+class RuleCount:
+    """A blocking rule and the comparisons it adds (before the run, Splink's counting)."""
+
+    name: str
+    sql: str
+    comparisons: int
+    cumulative: int
+    used: bool = True
+    covers: str = ""
+
+
+@dataclass
+class LinkResult:
+    """What one linkage produced."""
+
+    model: dict[str, Any]
+    roles: list[Role]
+    link_type: str
+    pairs: pa.Table  # scored pairs at or above review_floor
+    clusters: Clusters
+    blocking: list[RuleCount]
+    config: LinkConfig
+    prepared: dict[str, Prepared] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    trained_from: str = "em"
+
+    def review_pairs(self) -> pa.Table:
+        """Pairs in the doubtful band (review_floor <= p < link_threshold)."""
+        p = self.pairs.column("match_probability")
+        import pyarrow.compute as pc
+
+        return self.pairs.filter(pc.less(p, self.config.link_threshold))
+
+    def comparisons_total(self) -> int:
+        return sum(r.comparisons for r in self.blocking if r.used)
+
+
+def link_roles(sources: Sequence[LinkSource], permitted: Iterable[Role] | None = None) -> set[Role]:
+    """Roles to compare: those offered by at least two sources (or by one that may hold
+    duplicates), limited to what the agreement permits."""
+    counts: dict[Role, int] = {}
+    for source in sources:
+        for role in source_roles(source):
+            counts[role] = counts.get(role, 0) + (2 if source.may_hold_duplicates else 1)
+    roles = {r for r, c in counts.items() if c >= 2 or len(sources) == 1}
+    if permitted is not None:
+        allowed = {Role(r) for r in permitted}
+        if Role.full_name in allowed:
+            allowed |= {Role.given_name, Role.family_name}
+        roles &= allowed
+    return {r for r in roles if r in LINK_ROLES}
+
+
+def link_type_for(sources: Sequence[LinkSource]) -> str:
+    if len(sources) == 1:
+        return "dedupe_only"
+    return "link_and_dedupe" if any(s.may_hold_duplicates for s in sources) else "link_only"
+
+
+def encodings_of(sources: Sequence[LinkSource], roles: set[Role]) -> dict[Role, str]:
+    """The encoding each role arrives in; every source must agree to be comparable."""
+    result: dict[Role, str] = {}
+    for role in roles:
+        seen = {s.encoding(role) for s in sources if role in source_roles(s)}
+        if len(seen) > 1:
+            raise InvalidInput(
+                f"The sources send {role.value} in different encodings ({', '.join(sorted(seen))}); "
+                "they can only be compared when every source encodes it the same way"
+            )
+        result[role] = seen.pop() if seen else "clear"
+    return result
+
+
+def build_settings(
+    roles: set[Role],
+    link_type: str,
+    encodings: dict[Role, str] | None = None,
+    rules: Sequence[blocking.BlockingTemplate] | None = None,
+) -> dict[str, Any]:
+    """Splink settings (as a creator dict) built from the roles present: comparisons and
+    blocking rules from the registries, never by hand per dataset."""
+    from splink import SettingsCreator
+
+    comparisons = build_comparisons(roles, encodings)
+    if not comparisons:
+        raise InvalidInput(
+            "Nothing to compare: the sources share no identifier role the agreement permits "
+            f"(roles present: {', '.join(sorted(r.value for r in roles)) or 'none'})"
+        )
+    rules = (
+        list(rules)
+        if rules is not None
+        else blocking.select(blocking.REGISTRY, _clear(roles, encodings))
+    )
+    if not rules:
+        raise InvalidInput(
+            "No blocking rule fits the identifier roles present; linkage needs at "
+            "least a date of birth, a postcode, an NHS number or an e-mail in common"
+        )
+    return {
+        "creator": SettingsCreator(
+            link_type=link_type,
+            comparisons=comparisons,
+            blocking_rules_to_generate_predictions=[r.creator() for r in rules],
+            retain_intermediate_calculation_columns=True,
+            retain_matching_columns=True,
+            max_iterations=20,
+            em_convergence=0.001,
+        ),
+        "rules": rules,
+    }
+
+
+def _clear(roles: set[Role], encodings: dict[Role, str] | None) -> set[Role]:
+    encodings = encodings or {}
+    return {r for r in roles if encodings.get(r, "clear") == "clear"}
+
+
+def link(
+    sources: Sequence[LinkSource],
+    *,
+    roles: Iterable[Role] | None = None,
+    backend: str = "duckdb",
+    config: LinkConfig | None = None,
+    model: dict[str, Any] | None = None,
+    accepted: Sequence[tuple[NodeRef, NodeRef]] = (),
+    rejected: Sequence[tuple[NodeRef, NodeRef]] = (),
+    progress: Progress | None = None,
+) -> LinkResult:
+    """Link ``sources`` and cluster their records into people.
+
+    ``roles`` limits the identifiers used (an agreement's permitted roles). ``model`` reuses a
+    trained Splink model (settings JSON) instead of training. ``accepted``/``rejected`` are
+    review decisions: forced links and cannot-links, and accepted pairs train m when plenty.
+    """
+    config = config or LinkConfig()
+    say = progress or (lambda message: log.info(message))
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    if not sources:
+        raise InvalidInput("Nothing to link: no datasets given")
+    chosen = link_roles(sources, roles)
+    encodings = encodings_of(sources, chosen)
+    link_type = link_type_for(sources)
+
+    say(f"Preparing {len(sources)} sources")
+    con = duckdb.connect()
+    prepared = {s.ref: prepare(s, chosen, con) for s in sources}
+    con.close()
+    timings["prepare"] = time.perf_counter() - clock
+
+    linker, db_api, rules = _linker(prepared, chosen, encodings, link_type, backend, config, model)
+    n_records = sum(p.table.num_rows for p in prepared.values())
+
+    say("Counting comparisons per blocking rule")
+    clock = time.perf_counter()
+    counts = count_rules(linker, rules, n_records, config)
+    timings["count"] = time.perf_counter() - clock
+    kept = [r for r, c in zip(rules, counts, strict=True) if c.used]
+    if len(kept) != len(rules):
+        dropped = [c.name for c in counts if not c.used]
+        say(f"Leaving out blocking rules that would explode: {', '.join(dropped)}")
+        linker, db_api, _ = _linker(
+            prepared, chosen, encodings, link_type, backend, config, model, kept, db_api
+        )
+
+    trained_from = "given model"
+    household_weights: dict[str, float] = {}
+    if model is None:
+        clock = time.perf_counter()
+        trained_from = train(linker, chosen, config, accepted, say)
+        apply_floors(linker)
+        say("Measuring households in duplicate-free sources")
+        found = household.measure(
+            [prepared[s.ref].table for s in sources if not s.may_hold_duplicates], chosen
+        )
+        household_weights = household.apply(linker, found)
+        timings["train"] = time.perf_counter() - clock
+
+    say("Scoring candidate pairs")
+    clock = time.perf_counter()
+    predictions = linker.inference.predict(
+        threshold_match_probability=config.review_floor, warning_mode="never"
+    )
+    pairs = to_arrow(predictions).select(list(PAIR_COLUMNS))
+    pairs = _canonical_pairs(pairs)
+    timings["predict"] = time.perf_counter() - clock
+
+    say("Clustering into people")
+    clock = time.perf_counter()
+    nodes = pa.concat_tables(
+        [p.table.select(["source_dataset", "unique_id"]) for p in prepared.values()]
+    )
+    clusters = cluster(
+        nodes,
+        pairs,
+        threshold=config.link_threshold,
+        duplicate_free=[s.ref for s in sources if not s.may_hold_duplicates],
+        accepted=accepted,
+        rejected=rejected,
+    )
+    timings["cluster"] = time.perf_counter() - clock
+    saved = linker.misc.save_model_to_json()
+    saved["accord"] = {
+        "roles": sorted(r.value for r in chosen),
+        "encodings": {r.value: e for r, e in encodings.items()},
+        "rules": [r.name for r in kept],
+        "link_threshold": config.link_threshold,
+        "review_floor": config.review_floor,
+        "household_weights": household_weights,
+    }
+    return LinkResult(
+        model=saved,
+        roles=sorted(chosen, key=lambda r: r.value),
+        link_type=link_type,
+        pairs=pairs,
+        clusters=clusters,
+        blocking=counts,
+        config=config,
+        prepared=prepared,
+        timings=timings,
+        trained_from=trained_from,
+    )
+
+
+def _linker(
+    prepared: dict[str, Prepared],
+    roles: set[Role],
+    encodings: dict[Role, str],
+    link_type: str,
+    backend: str,
+    config: LinkConfig,
+    model: dict[str, Any] | None,
+    rules: Sequence[blocking.BlockingTemplate] | None = None,
+    db_api: Any = None,
+) -> tuple[Any, Any, list[blocking.BlockingTemplate]]:
+    from splink import Linker
+
+    if db_api is None:
+        db_api = make_db_api(backend, memory_limit=config.memory_limit, threads=config.threads)
+        frames = [
+            db_api.register(p.table, dataset_display_name=_table_name(ref))
+            for ref, p in prepared.items()
+        ]
+        db_api._accord_frames = frames
+    frames = db_api._accord_frames
+    if model is not None:
+        settings = {k: v for k, v in model.items() if k != "accord"}
+        if rules is not None:
+            settings["blocking_rules_to_generate_predictions"] = [
+                r.creator().get_blocking_rule(db_api.sql_dialect.sql_dialect_str).as_dict()
+                for r in rules
+            ]
+        names = (model.get("accord") or {}).get("rules")
+        chosen = [r for r in blocking.REGISTRY if names is None or r.name in names]
+        if rules is not None:
+            chosen = list(rules)
+        return (
+            Linker(frames if len(frames) > 1 else frames[0], settings, log_level=None),
+            db_api,
+            chosen,
+        )
+    built = build_settings(roles, link_type, encodings, rules)
+    linker = Linker(frames if len(frames) > 1 else frames[0], built["creator"], log_level=None)
+    return linker, db_api, built["rules"]
+
+
+def _table_name(ref: str) -> str:
+    return "src_" + "".join(c if c.isalnum() else "_" for c in ref)
+
+
+def count_rules(
+    linker: Any, rules: Sequence[blocking.BlockingTemplate], n_records: int, config: LinkConfig
+) -> list[RuleCount]:
+    """Comparisons each blocking rule adds (marginal) and the running total, via Splink."""
+    sample = config.count_sample
+    if sample is None:
+        sample = 1.0 if n_records <= 200_000 else 0.05
+    records = linker.blocking_analysis.count_comparisons_from_blocking_rules(
+        [r.creator() for r in rules], record_sample_proportion=sample
+    )
+    cap = config.max_comparisons_per_record * max(n_records, 1)
+    result = []
+    for rule, record in zip(rules, records, strict=True):
+        marginal = int(record["marginal_comparison_count"])
+        cumulative = int(record["cumulative_comparison_count"])
+        result.append(
+            RuleCount(
+                rule.name,
+                record["blocking_rule"],
+                marginal,
+                cumulative,
+                marginal <= cap,
+                rule.covers,
+            )
+        )
+    return result
+
+
+def train(
+    linker: Any,
+    roles: set[Role],
+    config: LinkConfig,
+    accepted: Sequence[tuple[NodeRef, NodeRef]],
+    say: Progress,
+) -> str:
+    """Estimate the model: prior from deterministic rules, u by random sampling, m by EM over
+    several blocking rules (or from labelled pairs when the review queue has enough)."""
+    deterministic = [r.creator() for r in blocking.select(blocking.DETERMINISTIC, roles)]
+    if deterministic:
+        say("Estimating the prior from deterministic rules")
+        linker.training.estimate_probability_two_random_records_match(
+            deterministic, recall=config.prior_recall
+        )
+    say("Estimating u probabilities by random sampling")
+    linker.training.estimate_u_using_random_sampling(max_pairs=config.u_max_pairs, seed=config.seed)
+    if len(accepted) >= config.min_labels:
+        say(f"Estimating m probabilities from {len(accepted)} reviewed pairs")
+        labels = pa.table(
+            {
+                "source_dataset_l": [a[0] for a, _ in accepted],
+                "unique_id_l": [a[1] for a, _ in accepted],
+                "source_dataset_r": [b[0] for _, b in accepted],
+                "unique_id_r": [b[1] for _, b in accepted],
+            }
+        )
+        frame = linker.table_management.register_table(labels, "__accord_labels", overwrite=True)
+        linker.training.estimate_m_from_pairwise_labels(frame)
+        return "labels"
+    for rule in blocking.training_rules(roles):
+        say(f"EM training blocked on {rule.name.removeprefix('em:')}")
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            rule.creator(), estimate_without_term_frequencies=True
+        )
+    return "em"
+
+
+def _canonical_pairs(pairs: pa.Table) -> pa.Table:
+    """Cast ids to string so DuckDB and Spark output compare equal."""
+    return pa.table(
+        {
+            "source_dataset_l": pairs.column("source_dataset_l").cast(pa.string()),
+            "unique_id_l": pairs.column("unique_id_l").cast(pa.string()),
+            "source_dataset_r": pairs.column("source_dataset_r").cast(pa.string()),
+            "unique_id_r": pairs.column("unique_id_r").cast(pa.string()),
+            "match_weight": pairs.column("match_weight").cast(pa.float64()),
+            "match_probability": pairs.column("match_probability").cast(pa.float64()),
+        }
+    )
+
+
+__all__ = [
+    "LinkConfig",
+    "LinkResult",
+    "RuleCount",
+    "build_settings",
+    "link",
+    "link_roles",
+    "select_templates",
+]

@@ -1,0 +1,855 @@
+"""The linkage service (``trust.linkage``): the core wired to agreements, data and the log.
+
+Examples:
+    >>> run = trust.linkage.run("fsm-camden-islington")  # doctest: +SKIP
+    >>> trust.linkage.keys_path("fsm-camden-islington")  # doctest: +SKIP
+    PosixPath('.../data/linkage/fsm-camden-islington/keys.parquet')
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from accord.catalogue.contract import Contract, Role
+from accord.core.store.base import utcnow
+from accord.errors import InvalidInput, NotFound, PermissionDenied
+from accord.linkage import blocking
+from accord.linkage.clustering import cluster
+from accord.linkage.engine import LinkConfig, LinkResult, link
+from accord.linkage.events import (
+    LinkExported,
+    LinkRunCompleted,
+    PersonKeysMerged,
+    PersonKeysSplit,
+    ReviewDecided,
+)
+from accord.linkage.explain import Explanation, explanation_from_waterfall
+from accord.linkage.incremental import IncrementalMatcher, Match
+from accord.linkage.keys import KeyAssignment, as_previous, assign_keys
+from accord.linkage.models import (
+    KeyLineageRow,
+    LinkModelRow,
+    LinkRunRow,
+    PersonKeyRow,
+    ReviewRow,
+)
+from accord.linkage.records import LinkRun, LinkStatus, ReviewItem, parse_record, record_text
+from accord.linkage.scoring import Scorer, term_frequencies
+from accord.linkage.source import LinkSource
+
+if TYPE_CHECKING:
+    from accord.trust import Trust
+
+Progress = Callable[[str], None]
+KEYS_FILE = "keys.parquet"
+
+
+class Linkage:
+    """Linkage of one trust: runs, person keys, review, explanations, incremental matching."""
+
+    def __init__(self, trust: Trust) -> None:
+        self.trust = trust
+        self._matchers: dict[str, IncrementalMatcher] = {}
+
+    # -- where things live -----------------------------------------------------------------
+
+    def folder(self, agreement_id: str) -> Path:
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", agreement_id)
+        return self.trust.settings.data_dir / "linkage" / safe
+
+    def keys_path(self, agreement_id: str) -> Path | None:
+        """The agreement's current person keys (Parquet: dataset, record_key, person_key,
+        match_probability), or None before the first run."""
+        path = self.folder(agreement_id) / KEYS_FILE
+        return path if path.exists() else None
+
+    # -- running ---------------------------------------------------------------------------
+
+    def run(
+        self,
+        agreement_id: str,
+        backend: str = "duckdb",
+        *,
+        datasets: Sequence[str] | None = None,
+        roles: Sequence[str] | None = None,
+        config: LinkConfig | None = None,
+        progress: Progress | None = None,
+    ) -> LinkRun:
+        """Link the datasets an active agreement covers and (re)issue person keys.
+
+        The datasets and permitted identifier roles come from the agreement; ``datasets`` and
+        ``roles`` may be given instead (e.g. before agreements are set up in a test trust).
+        """
+        refs, permitted, agreement_version = self._spec(agreement_id, datasets, roles)
+        sources = [self._source(ref) for ref in refs]
+        accepted, rejected = self._decisions(agreement_id)
+        result = link(
+            sources,
+            roles=permitted,
+            backend=backend,
+            config=config,
+            accepted=accepted,
+            rejected=rejected,
+            progress=progress,
+        )
+        return self._record_run(agreement_id, agreement_version, result, backend, progress)
+
+    def _spec(
+        self, agreement_id: str, datasets: Sequence[str] | None, roles: Sequence[str] | None
+    ) -> tuple[list[str], list[Role] | None, int | None]:
+        if datasets is not None:
+            permitted = [Role(r) for r in roles] if roles is not None else None
+            return list(datasets), permitted, None
+        try:
+            agreements = self.trust.agreements
+        except ModuleNotFoundError as exc:  # pragma: no cover - agreements not in this build
+            raise InvalidInput("Agreements are not available: pass the datasets to link") from exc
+        refs, allowed = agreements.linkage_spec(agreement_id)
+        version = agreements.status(agreement_id).in_force_version
+        return refs, [Role(r) for r in allowed], version
+
+    def _source(self, ref: str) -> LinkSource:
+        contract = self.trust.catalogue.contract(ref)
+        try:
+            path = self.trust.ingest.version_path(ref)
+        except ModuleNotFoundError:  # pragma: no cover - ingest not in this build
+            path = self.trust.home / self.trust.catalogue.version(ref).path
+        return LinkSource(ref, contract, path)
+
+    def _record_run(
+        self,
+        agreement_id: str,
+        agreement_version: int | None,
+        result: LinkResult,
+        backend: str,
+        progress: Progress | None,
+    ) -> LinkRun:
+        say = progress or (lambda message: None)
+        folder = self.folder(agreement_id)
+        number = self._next_run(agreement_id)
+        run_dir = folder / f"run-{number:04d}"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        say("Saving the model, pairs and keys")
+        model_text = json.dumps(result.model, indent=1, sort_keys=True, default=str)
+        (run_dir / "model.json").write_text(model_text, encoding="utf-8")
+        pq.write_table(result.pairs, run_dir / "pairs.parquet")
+        pq.write_table(result.clusters.table, run_dir / "clusters.parquet")
+        tables = [p.table for p in result.prepared.values()]
+        pq.write_table(
+            pa.concat_tables(tables, promote_options="default"), run_dir / "prepared.parquet"
+        )
+        pq.write_table(term_frequencies(tables), run_dir / "tf.parquet")
+
+        previous = self._current_keys(agreement_id)
+        with self.trust.store.sessions() as session:
+            used = set(session.scalars(select(PersonKeyRow.key)))
+        assignment = assign_keys(result.clusters.table, previous, is_used=used.__contains__)
+        review = result.review_pairs()
+        sizes = result.clusters.sizes()
+        summary = {
+            "blocking": [c.__dict__ for c in result.blocking],
+            "cluster_sizes": {str(k): v for k, v in sizes.items()},
+            "timings": result.timings,
+            "trained_from": result.trained_from,
+            "link_type": result.link_type,
+            "household_weights": result.model.get("accord", {}).get("household_weights", {}),
+            "invalid_nhs_numbers": {
+                ref: p.invalid_nhs_numbers for ref, p in result.prepared.items()
+            },
+        }
+        model_version = self._store_run(
+            agreement_id,
+            agreement_version,
+            number,
+            "full",
+            backend,
+            result,
+            assignment,
+            review,
+            summary,
+            run_dir,
+            model_text,
+        )
+        self._write_keys(agreement_id, assignment.table, run_dir)
+        self._matchers.pop(agreement_id, None)
+        return self._run_value(agreement_id, number, model_version)
+
+    def _store_run(
+        self,
+        agreement_id: str,
+        agreement_version: int | None,
+        number: int,
+        kind: str,
+        backend: str,
+        result: LinkResult | None,
+        assignment: KeyAssignment,
+        review: pa.Table | None,
+        summary: dict[str, Any],
+        run_dir: Path,
+        model_text: str | None,
+    ) -> int | None:
+        model_version: int | None = None
+        with self.trust.unit_of_work() as uow:
+            session = uow.session
+            if model_text is not None and result is not None:
+                model_version = 1 + (
+                    session.scalar(
+                        select(func.max(LinkModelRow.version)).where(
+                            LinkModelRow.agreement == agreement_id
+                        )
+                    )
+                    or 0
+                )
+                session.add(
+                    LinkModelRow(
+                        agreement=agreement_id,
+                        agreement_version=agreement_version,
+                        version=model_version,
+                        run_number=number,
+                        trained_from=result.trained_from,
+                        sha256=hashlib.sha256(model_text.encode()).hexdigest(),
+                        path=str((run_dir / "model.json").relative_to(self.trust.home)),
+                    )
+                )
+            else:
+                model_version = session.scalar(
+                    select(func.max(LinkModelRow.version)).where(
+                        LinkModelRow.agreement == agreement_id
+                    )
+                )
+            if assignment.created:
+                session.execute(
+                    insert(PersonKeyRow),
+                    [
+                        {
+                            "key": k,
+                            "agreement": agreement_id,
+                            "created_in_run": number,
+                            "retired_in_run": None,
+                        }
+                        for k in assignment.created
+                    ],
+                )
+            if assignment.retired:
+                for start in range(0, len(assignment.retired), 500):
+                    session.execute(
+                        update(PersonKeyRow)
+                        .where(PersonKeyRow.key.in_(assignment.retired[start : start + 500]))
+                        .values(retired_in_run=number)
+                    )
+            for kept, absorbed in assignment.merges:
+                session.add(
+                    KeyLineageRow(
+                        agreement=agreement_id,
+                        run_number=number,
+                        kind="merge",
+                        key=kept,
+                        related=absorbed,
+                    )
+                )
+                uow.emit(
+                    PersonKeysMerged(
+                        agreement=agreement_id, run=number, kept=kept, absorbed=absorbed
+                    )
+                )
+            for key, into in assignment.splits:
+                session.add(
+                    KeyLineageRow(
+                        agreement=agreement_id,
+                        run_number=number,
+                        kind="split",
+                        key=key,
+                        related=into,
+                    )
+                )
+                uow.emit(PersonKeysSplit(agreement=agreement_id, run=number, key=key, into=into))
+            added = self._queue(session, agreement_id, number, review) if review is not None else 0
+            datasets = sorted(set(assignment.table.column("dataset").to_pylist()))
+            records = assignment.table.num_rows
+            clusters = len(pc.unique(assignment.table.column("person_key")))
+            pairs = result.pairs.num_rows if result is not None else int(summary.get("pairs", 0))
+            roles = (
+                [r.value for r in result.roles] if result is not None else summary.get("roles", [])
+            )
+            config = result.config if result is not None else None
+            session.add(
+                LinkRunRow(
+                    agreement=agreement_id,
+                    agreement_version=agreement_version,
+                    number=number,
+                    kind=kind,
+                    backend=backend,
+                    model_version=model_version,
+                    datasets=datasets,
+                    roles=roles,
+                    link_threshold=config.link_threshold if config else summary["link_threshold"],
+                    review_floor=config.review_floor if config else summary["review_floor"],
+                    records=records,
+                    pairs=pairs,
+                    clusters=clusters,
+                    review_added=added,
+                    keys_created=len(assignment.created),
+                    keys_retired=len(assignment.retired),
+                    path=str(run_dir.relative_to(self.trust.home)),
+                    summary=summary,
+                    started_at=utcnow(),
+                    finished_at=utcnow(),
+                )
+            )
+            uow.emit(
+                LinkRunCompleted(
+                    agreement=agreement_id,
+                    agreement_version=agreement_version,
+                    run=number,
+                    run_kind=kind,
+                    backend=backend,
+                    model_version=model_version,
+                    datasets=datasets,
+                    records=records,
+                    pairs=pairs,
+                    clusters=clusters,
+                    review_added=added,
+                    keys_created=len(assignment.created),
+                    keys_retired=len(assignment.retired),
+                )
+            )
+        return model_version
+
+    def _queue(self, session: Session, agreement_id: str, number: int, review: pa.Table) -> int:
+        existing = {
+            (r.dataset_l, r.record_l, r.dataset_r, r.record_r)
+            for r in session.scalars(select(ReviewRow).where(ReviewRow.agreement == agreement_id))
+        }
+        rows = []
+        for item in review.to_pylist():
+            a = (item["source_dataset_l"], item["unique_id_l"])
+            b = (item["source_dataset_r"], item["unique_id_r"])
+            a, b = sorted([a, b])
+            if (*a, *b) in existing:
+                continue
+            existing.add((*a, *b))
+            rows.append(
+                {
+                    "agreement": agreement_id,
+                    "dataset_l": a[0],
+                    "record_l": a[1],
+                    "dataset_r": b[0],
+                    "record_r": b[1],
+                    "match_probability": item["match_probability"],
+                    "run_number": number,
+                    "status": "open",
+                    "created_at": utcnow(),
+                }
+            )
+        if rows:
+            session.execute(insert(ReviewRow), rows)
+        return len(rows)
+
+    def _write_keys(self, agreement_id: str, table: pa.Table, run_dir: Path) -> None:
+        pq.write_table(table, run_dir / KEYS_FILE)
+        target = self.folder(agreement_id) / KEYS_FILE
+        tmp = target.with_suffix(".tmp")
+        shutil.copyfile(run_dir / KEYS_FILE, tmp)
+        tmp.replace(target)  # readers never see a half-written file
+
+    def _current_keys(self, agreement_id: str) -> pa.Table | None:
+        path = self.keys_path(agreement_id)
+        return as_previous(pq.read_table(path)) if path else None
+
+    def _next_run(self, agreement_id: str) -> int:
+        with self.trust.store.sessions() as session:
+            return 1 + (
+                session.scalar(
+                    select(func.max(LinkRunRow.number)).where(LinkRunRow.agreement == agreement_id)
+                )
+                or 0
+            )
+
+    def _latest_full_run(self, agreement_id: str) -> LinkRunRow:
+        with self.trust.store.sessions() as session:
+            row = session.scalar(
+                select(LinkRunRow)
+                .where(LinkRunRow.agreement == agreement_id, LinkRunRow.kind == "full")
+                .order_by(LinkRunRow.number.desc())
+                .limit(1)
+            )
+        if row is None:
+            raise NotFound(
+                f"Agreement {agreement_id} has not been linked yet: run accord link run {agreement_id}"
+            )
+        return row
+
+    def _run_value(
+        self, agreement_id: str, number: int, model_version: int | None = None
+    ) -> LinkRun:
+        with self.trust.store.sessions() as session:
+            row = session.scalar(
+                select(LinkRunRow).where(
+                    LinkRunRow.agreement == agreement_id, LinkRunRow.number == number
+                )
+            )
+            return _run(row)
+
+    # -- review ----------------------------------------------------------------------------
+
+    def _decisions(self, agreement_id: str) -> tuple[list, list]:
+        accepted, rejected = [], []
+        with self.trust.store.sessions() as session:
+            rows = session.scalars(
+                select(ReviewRow).where(
+                    ReviewRow.agreement == agreement_id, ReviewRow.status != "open"
+                )
+            )
+            for row in rows:
+                pair = ((row.dataset_l, row.record_l), (row.dataset_r, row.record_r))
+                (accepted if row.status == "accepted" else rejected).append(pair)
+        return accepted, rejected
+
+    def review_queue(self, agreement_id: str, *, include_decided: bool = False) -> list[ReviewItem]:
+        """Pairs awaiting a reviewer (most doubtful first), or all with ``include_decided``."""
+        with self.trust.store.sessions() as session:
+            query = select(ReviewRow).where(ReviewRow.agreement == agreement_id)
+            if not include_decided:
+                query = query.where(ReviewRow.status == "open")
+            rows = session.scalars(query.order_by(ReviewRow.match_probability.desc(), ReviewRow.id))
+            return [_review(r) for r in rows]
+
+    def decide(self, agreement_id: str, record_a: str, record_b: str, accept: bool) -> ReviewItem:
+        """Accept or reject a pair: it overrides the model for that pair at once (the agreement's
+        clusters and keys are rebuilt from the last run's pairs) and feeds the next training."""
+        a, b = sorted([parse_record(record_a), parse_record(record_b)])
+        run = self._latest_full_run(agreement_id)
+        status = "accepted" if accept else "rejected"
+        with self.trust.unit_of_work() as uow:
+            row = uow.session.scalar(
+                select(ReviewRow).where(
+                    ReviewRow.agreement == agreement_id,
+                    ReviewRow.dataset_l == a[0],
+                    ReviewRow.record_l == a[1],
+                    ReviewRow.dataset_r == b[0],
+                    ReviewRow.record_r == b[1],
+                )
+            )
+            if row is None:
+                self._check_records(run, [a, b])
+                row = ReviewRow(
+                    agreement=agreement_id,
+                    dataset_l=a[0],
+                    record_l=a[1],
+                    dataset_r=b[0],
+                    record_r=b[1],
+                    match_probability=None,
+                    run_number=run.number,
+                )
+                uow.session.add(row)
+            row.status, row.reviewer, row.decided_at = status, self.trust.actor, utcnow()
+            uow.emit(
+                ReviewDecided(
+                    agreement=agreement_id,
+                    record_a=record_text(*a),
+                    record_b=record_text(*b),
+                    decision=status,
+                    match_probability=row.match_probability,
+                )
+            )
+            uow.session.flush()
+            item = _review(row)
+        self.recluster(agreement_id)
+        return item
+
+    def _check_records(self, run: LinkRunRow, records: list[tuple[str, str]]) -> None:
+        clusters = pq.read_table(self.trust.home / run.path / "clusters.parquet")
+        known = set(
+            zip(
+                clusters.column("source_dataset").to_pylist(),
+                clusters.column("unique_id").to_pylist(),
+                strict=True,
+            )
+        )
+        for dataset, key in records:
+            if (dataset, key) not in known:
+                raise NotFound(
+                    f"Record {dataset}:{key} was not part of the last linkage of {run.agreement}"
+                )
+
+    def recluster(self, agreement_id: str) -> LinkRun:
+        """Rebuild clusters and keys from the last run's scored pairs and all review decisions."""
+        run = self._latest_full_run(agreement_id)
+        run_dir = self.trust.home / run.path
+        pairs = pq.read_table(run_dir / "pairs.parquet")
+        nodes = pq.read_table(run_dir / "clusters.parquet").select(["source_dataset", "unique_id"])
+        accepted, rejected = self._decisions(agreement_id)
+        duplicate_free = [
+            ref
+            for ref in run.datasets
+            if not self.trust.catalogue.contract(ref).may_hold_duplicates
+        ]
+        clusters = cluster(
+            nodes,
+            pairs,
+            threshold=run.link_threshold,
+            duplicate_free=duplicate_free,
+            accepted=accepted,
+            rejected=rejected,
+        )
+        previous = self._current_keys(agreement_id)
+        with self.trust.store.sessions() as session:
+            used = set(session.scalars(select(PersonKeyRow.key)))
+        assignment = assign_keys(clusters.table, previous, is_used=used.__contains__)
+        number = self._next_run(agreement_id)
+        out = self.folder(agreement_id) / f"run-{number:04d}"
+        out.mkdir(parents=True, exist_ok=True)
+        summary = {
+            "cluster_sizes": {str(k): v for k, v in clusters.sizes().items()},
+            "pairs": pairs.num_rows,
+            "roles": run.roles,
+            "link_threshold": run.link_threshold,
+            "review_floor": run.review_floor,
+            "from_run": run.number,
+        }
+        self._store_run(
+            agreement_id,
+            run.agreement_version,
+            number,
+            "recluster",
+            run.backend,
+            None,
+            assignment,
+            None,
+            summary,
+            out,
+            None,
+        )
+        self._write_keys(agreement_id, assignment.table, out)
+        self._matchers.pop(agreement_id, None)
+        return self._run_value(agreement_id, number)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def status(self, agreement_id: str) -> LinkStatus:
+        """Model, thresholds, counts of pairs, clusters and review size of an agreement."""
+        with self.trust.store.sessions() as session:
+            row = session.scalar(
+                select(LinkRunRow)
+                .where(LinkRunRow.agreement == agreement_id)
+                .order_by(LinkRunRow.number.desc())
+                .limit(1)
+            )
+            model = session.scalar(
+                select(LinkModelRow)
+                .where(LinkModelRow.agreement == agreement_id)
+                .order_by(LinkModelRow.version.desc())
+                .limit(1)
+            )
+            counts = dict(
+                session.execute(
+                    select(ReviewRow.status == "open", func.count())
+                    .where(ReviewRow.agreement == agreement_id)
+                    .group_by(ReviewRow.status == "open")
+                ).all()
+            )
+            keys = session.scalar(
+                select(func.count())
+                .select_from(PersonKeyRow)
+                .where(
+                    PersonKeyRow.agreement == agreement_id, PersonKeyRow.retired_in_run.is_(None)
+                )
+            )
+        return LinkStatus(
+            agreement=agreement_id,
+            run=_run(row) if row else None,
+            model_version=model.version if model else None,
+            model_path=model.path if model else None,
+            review_open=counts.get(True, 0),
+            review_decided=counts.get(False, 0),
+            person_keys=keys or 0,
+        )
+
+    def model(self, agreement_id: str) -> dict[str, Any]:
+        """The current trained model (Splink settings JSON)."""
+        run = self._latest_full_run(agreement_id)
+        return json.loads((self.trust.home / run.path / "model.json").read_text(encoding="utf-8"))
+
+    def _scorer(self, run: LinkRunRow) -> tuple[Scorer, pa.Table]:
+        run_dir = self.trust.home / run.path
+        model = json.loads((run_dir / "model.json").read_text(encoding="utf-8"))
+        return Scorer(model, pq.read_table(run_dir / "tf.parquet")), pq.read_table(
+            run_dir / "prepared.parquet"
+        )
+
+    def explain(self, agreement_id: str, record_a: str, record_b: str) -> Explanation:
+        """What each comparison contributed to the match weight of a pair (waterfall)."""
+        run = self._latest_full_run(agreement_id)
+        scorer, prepared = self._scorer(run)
+        rows = []
+        for text in (record_a, record_b):
+            dataset, key = parse_record(text)
+            found = prepared.filter(
+                pc.and_(
+                    pc.equal(prepared["source_dataset"], dataset),
+                    pc.equal(prepared["unique_id"], key),
+                )
+            )
+            if found.num_rows == 0:
+                raise NotFound(f"Record {text} was not part of the last linkage of {agreement_id}")
+            rows.append(found)
+        return explanation_from_waterfall(scorer.waterfall(rows[0], rows[1]))
+
+    def export(self, agreement_id: str, out: Path | str, *, by: str) -> int:
+        """Write one row per record (member, dataset, primary key, person key, probability to its
+        cluster) to Parquet. Administrators only; the export is logged."""
+        try:
+            user = self.trust.catalogue.get_user(by)
+        except NotFound as exc:
+            raise PermissionDenied(
+                f"Exporting person keys needs an administrator; {by} is not a user"
+            ) from exc
+        if not user.active or not user.has_role("admin"):
+            raise PermissionDenied(
+                f"Exporting person keys is for administrators only: {user.email} has "
+                f"{', '.join(user.roles) or 'no role'}"
+            )
+        path = self.keys_path(agreement_id)
+        if path is None:
+            raise NotFound(
+                f"Agreement {agreement_id} has no person keys yet: run accord link run {agreement_id}"
+            )
+        keys = pq.read_table(path)
+        datasets = keys.column("dataset").to_pylist()
+        table = pa.table(
+            {
+                "member": [d.partition("/")[0] for d in datasets],
+                "dataset": [d.partition("/")[2] for d in datasets],
+                "record_key": keys.column("record_key"),
+                "person_key": keys.column("person_key"),
+                "match_probability": keys.column("match_probability"),
+            }
+        )
+        out = Path(out)
+        with self.trust.unit_of_work() as uow:
+            uow.emit(
+                LinkExported(
+                    agreement=agreement_id,
+                    run=self._latest_run_number(agreement_id),
+                    rows=table.num_rows,
+                    path=str(out.resolve()),
+                    by=user.email,
+                )
+            )
+            pq.write_table(table, out)  # written inside the unit of work: no file without its log
+        return table.num_rows
+
+    def _latest_run_number(self, agreement_id: str) -> int:
+        return self._next_run(agreement_id) - 1
+
+    # -- incremental -----------------------------------------------------------------------
+
+    def matcher(self, agreement_id: str) -> IncrementalMatcher:
+        """The incremental matcher of an agreement (built once from its last run)."""
+        if agreement_id in self._matchers:
+            return self._matchers[agreement_id]
+        run = self._latest_full_run(agreement_id)
+        run_dir = self.trust.home / run.path
+        model = json.loads((run_dir / "model.json").read_text(encoding="utf-8"))
+        prepared = pq.read_table(run_dir / "prepared.parquet")
+        keys = pq.read_table(self.folder(agreement_id) / KEYS_FILE)
+        population = _with_keys(prepared, keys)
+        names = set(model.get("accord", {}).get("rules", []))
+        rules = [r for r in blocking.REGISTRY if r.name in names]
+        duplicate_free = {
+            ref
+            for ref in run.datasets
+            if not self.trust.catalogue.contract(ref).may_hold_duplicates
+        }
+        with self.trust.store.sessions() as session:
+            used = set(session.scalars(select(PersonKeyRow.key)))
+        matcher = IncrementalMatcher(
+            model,
+            pq.read_table(run_dir / "tf.parquet"),
+            population,
+            {Role(r) for r in run.roles},
+            rules,
+            duplicate_free=duplicate_free,
+            link_threshold=run.link_threshold,
+            review_floor=run.review_floor,
+            is_used=used.__contains__,
+        )
+        self._matchers[agreement_id] = matcher
+        return matcher
+
+    def match_records(self, agreement_id: str, ref: str, rows: pa.Table) -> list[Match]:
+        """Match records that arrived by upsert against the agreement's people without a re-run:
+        each gets a person key (and a review entry when its best link is doubtful)."""
+        matcher = self.matcher(agreement_id)
+        source = LinkSource(ref, self.trust.catalogue.contract(ref), rows)
+        matches = matcher.match(source)
+        created = [m.person_key for m in matches if m.matched is None or m.review]
+        run = self._latest_full_run(agreement_id)
+        number = self._next_run(agreement_id)
+        out = self.folder(agreement_id) / f"run-{number:04d}"
+        out.mkdir(parents=True, exist_ok=True)
+        keys = pq.read_table(self.folder(agreement_id) / KEYS_FILE)
+        arrived = {(m.dataset, m.record_key) for m in matches}
+        mask = [
+            (d, k) not in arrived
+            for d, k in zip(
+                keys.column("dataset").to_pylist(),
+                keys.column("record_key").to_pylist(),
+                strict=True,
+            )
+        ]
+        new_rows = pa.table(
+            {
+                "dataset": [m.dataset for m in matches],
+                "record_key": [m.record_key for m in matches],
+                "person_key": [m.person_key for m in matches],
+                "match_probability": pa.array(
+                    [None if m.review else m.match_probability for m in matches], pa.float64()
+                ),
+            }
+        )
+        table = pa.concat_tables([keys.filter(pa.array(mask)), new_rows.cast(keys.schema)])
+        review = pa.table(
+            {
+                "source_dataset_l": [m.dataset for m in matches if m.review],
+                "unique_id_l": [m.record_key for m in matches if m.review],
+                "source_dataset_r": [m.matched[0] for m in matches if m.review and m.matched],
+                "unique_id_r": [m.matched[1] for m in matches if m.review and m.matched],
+                "match_probability": [m.match_probability for m in matches if m.review],
+            }
+        )
+        assignment = KeyAssignment(table=table, created=sorted(set(created)))
+        summary = {
+            "roles": run.roles,
+            "link_threshold": run.link_threshold,
+            "review_floor": run.review_floor,
+            "from_run": run.number,
+            "arrived": len(matches),
+            "pairs": 0,
+        }
+        self._store_run(
+            agreement_id,
+            run.agreement_version,
+            number,
+            "incremental",
+            run.backend,
+            None,
+            assignment,
+            review,
+            summary,
+            out,
+            None,
+        )
+        self._write_keys(agreement_id, table, out)
+        return matches
+
+    def person_keys_for(
+        self, identifiers: dict[str, Any], agreement_id: str | None = None
+    ) -> list[str]:
+        """Person keys of one person, found by linking the given identifiers (e.g. NHS number and
+        date of birth, or name, date of birth and postcode) against every agreement's people."""
+        fields = []
+        row: dict[str, Any] = {"query_record": "query"}
+        for role, value in identifiers.items():
+            role = Role(role)
+            fields.append(
+                {
+                    "name": role.value,
+                    "type": "string",
+                    "accord": {"category": "personal", "role": role.value},
+                }
+            )
+            row[role.value] = None if value is None else str(value)
+        contract = Contract.model_validate(
+            {
+                "name": "citizen_query",
+                "owner": "citizen",
+                "title": "A citizen's own identifiers",
+                "schema": {
+                    "primaryKey": "query_record",
+                    "fields": [{"name": "query_record", "type": "string"}, *fields],
+                },
+            }
+        )
+        with self.trust.store.sessions() as session:
+            agreements = (
+                [agreement_id]
+                if agreement_id
+                else list(session.scalars(select(LinkRunRow.agreement).distinct()))
+            )
+        found: list[str] = []
+        for agreement in agreements:
+            matcher = self.matcher(agreement)
+            source = LinkSource("citizen/citizen_query", contract, pa.Table.from_pylist([row]))
+            for key, probability in matcher.lookup(source):
+                if probability >= matcher.link_threshold and key not in found:
+                    found.append(key)
+        return found
+
+
+def _with_keys(prepared: pa.Table, keys: pa.Table) -> pa.Table:
+    lookup = {
+        (d, k): p
+        for d, k, p in zip(
+            keys.column("dataset").to_pylist(),
+            keys.column("record_key").to_pylist(),
+            keys.column("person_key").to_pylist(),
+            strict=True,
+        )
+    }
+    persons = [
+        lookup.get((d, k))
+        for d, k in zip(
+            prepared.column("source_dataset").to_pylist(),
+            prepared.column("unique_id").to_pylist(),
+            strict=True,
+        )
+    ]
+    return prepared.append_column("person_key", pa.array(persons, pa.string()))
+
+
+def _run(row: LinkRunRow) -> LinkRun:
+    return LinkRun(
+        agreement=row.agreement,
+        agreement_version=row.agreement_version,
+        number=row.number,
+        kind=row.kind,
+        backend=row.backend,
+        model_version=row.model_version,
+        datasets=list(row.datasets),
+        roles=list(row.roles),
+        link_threshold=row.link_threshold,
+        review_floor=row.review_floor,
+        records=row.records,
+        pairs=row.pairs,
+        clusters=row.clusters,
+        review_added=row.review_added,
+        keys_created=row.keys_created,
+        keys_retired=row.keys_retired,
+        summary=dict(row.summary),
+        finished_at=row.finished_at,
+    )
+
+
+def _review(row: ReviewRow) -> ReviewItem:
+    return ReviewItem(
+        id=row.id,
+        record_a=record_text(row.dataset_l, row.record_l),
+        record_b=record_text(row.dataset_r, row.record_r),
+        match_probability=row.match_probability,
+        status=row.status,
+        reviewer=row.reviewer,
+        decided_at=row.decided_at,
+    )
