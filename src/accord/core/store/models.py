@@ -93,3 +93,8 @@ class EventRow(Base):
     member: Mapped[str | None] = mapped_column(String(64), index=True)
     agreement: Mapped[str | None] = mapped_column(String(128), index=True)
     payload: Mapped[str] = mapped_column(Text)
+    # The audit hash chain (accord.audit.chain): entry number (1, 2, … with no gaps, in commit
+    # order; seq may have gaps on PostgreSQL), SHA-256 of the previous entry and of this one.
+    chain_index: Mapped[int | None] = mapped_column(BigInteger, unique=True, index=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    entry_hash: Mapped[str | None] = mapped_column(String(64))

@@ -83,7 +83,9 @@ _mount()
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:  # typer.Exit(n) comes back as a return value here
+            sys.exit(code)
     except AccordError as exc:
         err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
         for detail in exc.details:
