@@ -1,0 +1,1 @@
+"""Name tables used by the synthetic population (data files only)."""
