@@ -63,7 +63,7 @@ def run_story(
     story: Story,
     home: Path,
     *,
-    people: int = 3000,
+    people: int = 8000,
     seed: int = 2020,
     errors: str = "medium",
     reporter: Reporter | None = None,
@@ -200,7 +200,7 @@ def _sign_agreement(
     result.time_to_active[agreement_id] = elapsed
     out.say(
         f"{agreement_id} is {status.state}: {elapsed:.2f} s from proposal to active "
-        "(six months, in 2019)."
+        "(on paper, agreements like this took months)."
     )
 
 

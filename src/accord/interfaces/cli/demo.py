@@ -34,7 +34,7 @@ class RichReporter:
 def demo(
     ctx: typer.Context,
     story: str = typer.Argument(..., help=f"One of: {', '.join(STORIES)}"),
-    people: int = typer.Option(3000, "--people", help="Size of the synthetic population"),
+    people: int = typer.Option(8000, "--people", help="Size of the synthetic population"),
     seed: int = typer.Option(2020, "--seed"),
     errors: str = typer.Option("medium", "--errors", help="low, medium or high"),
     fresh: bool = typer.Option(
