@@ -32,6 +32,9 @@ class ErrorProfile:
         postcode_typo: one character of the postcode is wrong (the shape stays valid).
         marriage_name: a person who took a new family name on marriage is held under the old.
         duplicate: the row is held twice under two ids (only where the contract allows it).
+        invalid: one contract-checked field of the row breaks the contract (a wrong NHS check
+            digit, 31/02/2011, a malformed postcode, a code outside the list, a required
+            field blank), so an ingest quarantines the row; see :mod:`accord.synth.invalid`.
     """
 
     typo: float
@@ -43,6 +46,7 @@ class ErrorProfile:
     postcode_typo: float
     marriage_name: float
     duplicate: float
+    invalid: float
 
     def as_dict(self) -> dict[str, float]:
         """The rates by error name."""
@@ -53,7 +57,7 @@ ERROR_KINDS: tuple[str, ...] = tuple(f.name for f in fields(ErrorProfile))
 
 PROFILES: dict[str, ErrorProfile] = {
     # Clean copies: every source holds the truth (useful to test contracts and plumbing).
-    "none": ErrorProfile(0, 0, 0, 0, 0, 0, 0, 0, 0),
+    "none": ErrorProfile(0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
     "low": ErrorProfile(
         typo=0.005,
         nickname=0.02,
@@ -64,6 +68,7 @@ PROFILES: dict[str, ErrorProfile] = {
         postcode_typo=0.003,
         marriage_name=0.15,
         duplicate=0.005,
+        invalid=0.001,
     ),
     "medium": ErrorProfile(
         typo=0.02,
@@ -75,6 +80,7 @@ PROFILES: dict[str, ErrorProfile] = {
         postcode_typo=0.01,
         marriage_name=0.35,
         duplicate=0.02,
+        invalid=0.005,
     ),
     "high": ErrorProfile(
         typo=0.06,
@@ -86,6 +92,7 @@ PROFILES: dict[str, ErrorProfile] = {
         postcode_typo=0.03,
         marriage_name=0.70,
         duplicate=0.05,
+        invalid=0.02,
     ),
 }
 
@@ -176,7 +183,9 @@ def inject_errors(
     ``frame`` holds the canonical columns (given_name, family_name, previous_family_name,
     given_code, date_of_birth, address/postcode/uprn/borough and their ``prev_`` twins,
     moved) as far as the extract has them. Returns the new rows and per-error counts: rows
-    (or fields, for typos and blanks) that the error actually changed.
+    (or fields, for typos and blanks) that the error actually changed. ``invalid`` is not
+    applied here but to the rendered rows (:func:`accord.synth.invalid.inject_invalid`), as an
+    impossible date exists only as text; its count is left at 0 for the caller to fill.
     """
     counts = dict.fromkeys(sorted(kinds), 0)
     cols = set(frame.columns)

@@ -69,6 +69,8 @@ class Column:
     format: str | None = None  # strftime-style date format; None = ISO yyyy-mm-dd
     true_values: tuple[str, ...] | None = None
     false_values: tuple[str, ...] | None = None
+    # A code outside ``enum`` that real sources write by mistake (for invalid rows only).
+    stray: str | None = None
 
 
 @dataclass(frozen=True)
@@ -254,6 +256,7 @@ def school_census(b: Borough) -> ExtractSpec:
                 role="sex",
                 required=True,
                 enum=("M", "F"),
+                stray="U",
             ),
             _address("home_address"),
             _postcode("home_postcode"),
@@ -262,6 +265,7 @@ def school_census(b: Borough) -> ExtractSpec:
                 pl.col("borough"),
                 description="Borough of the home address",
                 enum=BOROUGH_SLUGS,
+                stray="barnet",
             ),
             Column(
                 "school_urn",
@@ -285,6 +289,7 @@ def school_census(b: Borough) -> ExtractSpec:
                 required=True,
                 description="National curriculum year (R = Reception)",
                 enum=YEAR_GROUPS,
+                stray="N2",  # a nursery class, which the census of schools does not count
             ),
             Column(
                 "fsm_eligible",
@@ -419,7 +424,7 @@ def shielding_list() -> ExtractSpec:
     """``nhs.shielding_list``: the clinically extremely vulnerable (shielded patients) list."""
 
     def select(t: pl.DataFrame, rng: np.random.Generator, seed: int) -> pl.DataFrame:
-        return _person(
+        rows = _person(
             t,
             pl.col("shielding"),
             "nhs_number",
@@ -427,6 +432,9 @@ def shielding_list() -> ExtractSpec:
             "clinical_group",
             "needs_food_support",
         )
+        # The list names the council of the patient's current address, even where the NHS
+        # still holds an old address (errors change the address columns, not this one).
+        return rows.with_columns(local_authority=pl.col("borough"))
 
     return ExtractSpec(
         member="nhs",
@@ -449,9 +457,16 @@ def shielding_list() -> ExtractSpec:
                 description="Sex",
                 role="sex",
                 enum=("Female", "Male"),
+                stray="Unknown",
             ),
             _address(),
             _postcode(),
+            Column(
+                "local_authority",
+                pl.col("local_authority"),
+                description="Local authority (borough) of the patient's current address",
+                enum=BOROUGH_SLUGS,
+            ),
             Column(
                 "gp_practice",
                 pl.col("gp_practice"),
@@ -465,6 +480,7 @@ def shielding_list() -> ExtractSpec:
                 category="special-category",
                 required=True,
                 enum=CLINICAL_GROUPS,
+                stray="unknown",
                 description="Clinical reason for being on the list",
             ),
             Column(
@@ -514,6 +530,7 @@ def gp_registrations() -> ExtractSpec:
                 description="Sex (NHS code: 1 male, 2 female)",
                 role="sex",
                 enum=("1", "2"),
+                stray="9",  # the NHS code for "not specified"
             ),
             _address(),
             _postcode(),
@@ -656,6 +673,7 @@ def caseload() -> ExtractSpec:
                 category="special-category",
                 required=True,
                 enum=OFFENCE_GROUPS,
+                stray="unknown",
                 description="Main offence group",
             ),
             _column_date(

@@ -17,6 +17,7 @@ from accord.synth.contracts import write_contract
 from accord.synth.errors import ERROR_KINDS, ErrorProfile, get_profile, inject_errors
 from accord.synth.extracts import ExtractSpec, all_extracts
 from accord.synth.geography import BOROUGH_SLUGS, World, build_world
+from accord.synth.invalid import inject_invalid
 from accord.synth.keys import derive
 from accord.synth.names import NameTables, load_names
 from accord.synth.nhs import CAPACITY
@@ -25,6 +26,9 @@ from accord.synth.population import REFERENCE_DATE, TRUTH_COLUMNS, generate_peop
 DEFAULT_CHUNK = 250_000  # people per chunk: bounds memory; part of what a seed reproduces
 FORMATS = ("parquet", "csv")
 _ARROW_TYPES = {"string": pa.string(), "integer": pa.int64(), "boolean": pa.bool_()}
+# Invalid rows draw from a stream of their own, so the other errors and the row order of a
+# seed do not depend on the invalid-row rate.
+_INVALID_STREAM = 0x1BAD
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,7 @@ class _Chunk:
     people: pl.DataFrame
     extracts: list[pl.DataFrame]  # rendered, key column still empty where ids are made
     person_ids: list[pl.Series]  # true_person_id of each extract row
+    invalid: list[pl.Series]  # the field made to break the contract, per row (null if none)
     errors: list[dict[str, int]]
 
 
@@ -166,7 +171,7 @@ def _context(seed: int, people: int, errors: str) -> _Context:
 
 def _make_chunk(ctx: _Context, chunk: int, start: int, count: int) -> _Chunk:
     truth = generate_people(ctx.world, ctx.names, ctx.seed, chunk, start, count)
-    extracts, person_ids, errors = [], [], []
+    extracts, person_ids, invalid, errors = [], [], [], []
     for i, spec in enumerate(ctx.specs):
         rng = np.random.default_rng([ctx.seed, chunk, 1 + i])
         held = spec.select(truth, rng, ctx.seed)
@@ -180,12 +185,23 @@ def _make_chunk(ctx: _Context, chunk: int, start: int, count: int) -> _Chunk:
             address_columns=spec.address_columns,
         )
         rendered = spec.render(held.with_columns(_id=pl.lit(None, pl.String)))
+        if "invalid" in injected:
+            rendered, broken = inject_invalid(
+                rendered,
+                spec,
+                ctx.profile.invalid,
+                np.random.default_rng([ctx.seed, chunk, 1 + i, _INVALID_STREAM]),
+            )
+            injected["invalid"] = broken.len() - broken.null_count()
+        else:
+            broken = pl.Series("invalid_field", [None] * rendered.height, dtype=pl.String)
         # Shuffle so row order says nothing about households or the truth file.
         order = rng.permutation(held.height)
         extracts.append(rendered[order])
         person_ids.append(held["true_person_id"].gather(order))
+        invalid.append(broken.gather(order))
         errors.append(injected)
-    return _Chunk(truth.select(TRUTH_COLUMNS), extracts, person_ids, errors)
+    return _Chunk(truth.select(TRUTH_COLUMNS), extracts, person_ids, invalid, errors)
 
 
 def _chunks(seed: int, people: int, errors: str, chunk_size: int) -> Iterator[_Chunk]:
@@ -208,7 +224,8 @@ def generate_population(
 
     Writes under ``out``: ``people.parquet`` (the truth), ``extracts/<member>/<dataset>.<fmt>``,
     ``contracts/<member>/<dataset>.yaml``, ``ground_truth/<member>/<dataset>.parquet`` (the
-    extract's key and the ``true_person_id`` behind each row) and ``manifest.json``. The same
+    extract's key, the ``true_person_id`` behind each row and, for a row made to break the
+    contract, the ``invalid_field``) and ``manifest.json``. The same
     seed and chunk size give byte-identical files.
 
     Args:
@@ -242,7 +259,13 @@ def generate_population(
             (out / "extracts" / spec.member / f"{spec.dataset}.{other}").unlink(missing_ok=True)
         path = out / "extracts" / spec.member / f"{spec.dataset}.{fmt}"
         extract_sinks[spec.ref] = _Sink(path, _extract_schema(spec), fmt)
-        truth_schema = pa.schema([(spec.primary_key, pa.string()), ("true_person_id", pa.string())])
+        truth_schema = pa.schema(
+            [
+                (spec.primary_key, pa.string()),
+                ("true_person_id", pa.string()),
+                ("invalid_field", pa.string()),
+            ]
+        )
         truth_path = out / "ground_truth" / spec.member / f"{spec.dataset}.parquet"
         truth_sinks[spec.ref] = _Sink(truth_path, truth_schema)
         write_contract(spec, out / "contracts" / spec.member / f"{spec.dataset}.yaml")
@@ -252,8 +275,8 @@ def generate_population(
     try:
         for part in _chunks(seed, people, errors, chunk_size):
             people_sink.write(part.people)
-            for spec, extract, person_ids, injected in zip(
-                specs, part.extracts, part.person_ids, part.errors, strict=True
+            for spec, extract, person_ids, broken, injected in zip(
+                specs, part.extracts, part.person_ids, part.invalid, part.errors, strict=True
             ):
                 if spec.make_ids is not None:
                     # Ids are made here, in row order across chunks, so they are dense and unique.
@@ -263,7 +286,11 @@ def generate_population(
                 extract_sinks[spec.ref].write(extract)
                 truth_sinks[spec.ref].write(
                     pl.DataFrame(
-                        {spec.primary_key: extract[spec.primary_key], "true_person_id": person_ids}
+                        {
+                            spec.primary_key: extract[spec.primary_key],
+                            "true_person_id": person_ids,
+                            "invalid_field": broken,
+                        }
                     )
                 )
                 rows[spec.ref] += extract.height
