@@ -153,7 +153,10 @@ def run_story(
             [list(r.values()) for r in shown],
         )
         for change in release.changes:
-            out.say(f"    disclosure control: {change}")
+            out.say(
+                f"    disclosure control: row {change.row + 1}, {change.column} "
+                f"{change.action}: {change.reason}"
+            )
     step += 1
 
     out.step(step, "The audit log and a citizen's view")
