@@ -26,6 +26,7 @@ from accord.events import TrustInitialised
 
 if TYPE_CHECKING:
     from accord.agreements.service import Agreements
+    from accord.audit.citizen import CitizenView
     from accord.audit.service import Audit
     from accord.catalogue.service import Catalogue
     from accord.ingest.service import Ingest
@@ -178,6 +179,12 @@ class Trust:
         from accord.audit.service import Audit
 
         return Audit(self)
+
+    @cached_property
+    def citizen(self) -> CitizenView:
+        from accord.audit.citizen import CitizenView
+
+        return CitizenView(self)
 
 
 def default_actor() -> str:

@@ -26,6 +26,7 @@ CAPABILITY_ROUTERS: list[str] = [
     "accord.interfaces.api.routers.linkage:router",
     "accord.interfaces.api.routers.queries:router",
     "accord.interfaces.api.routers.audit:router",
+    "accord.interfaces.api.routers.citizen:router",
 ]
 
 DESCRIPTION = """

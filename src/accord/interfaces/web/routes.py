@@ -25,6 +25,7 @@ PAGES: list[str] = [
     "accord.interfaces.web.pages.linkage",
     "accord.interfaces.web.pages.query",
     "accord.interfaces.web.pages.audit",
+    "accord.interfaces.web.pages.citizen",
 ]
 
 _TITLES = {401: "Sign in", 403: "You cannot do this", 404: "Page not found"}
