@@ -7,9 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import yaml
 
 from accord.agreements.templates import render_template
+from accord.audit.citizen import CitizenReport, Identifiers
 from accord.audit.verify import VerifyReport
 from accord.demo.quality import LinkQuality, link_quality
 from accord.demo.stories import TITLES, Story
@@ -56,7 +59,7 @@ class DemoResult:
     releases: dict[str, Release] = field(default_factory=dict)
     refusals: dict[str, str] = field(default_factory=dict)
     audit: VerifyReport | None = None
-    citizen: Any = None
+    citizen: CitizenReport | None = None
 
 
 def run_story(
@@ -223,8 +226,70 @@ def _ground_truth(trust: Trust, synthetic: Path, refs: list[str]) -> dict[str, t
 
 def _citizen_report(
     trust: Trust, story: Story, synthetic: Path, result: DemoResult, out: Reporter
-) -> Any:
-    citizen = getattr(trust.audit, "citizen_report", None)
-    if citizen is None:
+) -> CitizenReport | None:
+    """Show the report a person in the first release would see, asking with their own details."""
+    person = _released_person(trust, story, synthetic, result)
+    if person is None:
+        out.say("No release used a record from which a citizen could be picked.")
         return None
+    dob = person["date_of_birth"]
+    if story.citizen_from.startswith("nhs/"):
+        ids = Identifiers(nhs_number=person["nhs_number"], date_of_birth=dob)
+        how = "their NHS number and date of birth"
+    else:
+        ids = Identifiers(
+            given_name=person["given_name"],
+            family_name=person["family_name"],
+            date_of_birth=dob,
+            postcode=person["postcode"],
+        )
+        how = "their name, date of birth and postcode"
+    report = trust.citizen.report(ids, client="demo")
+    out.say(
+        f"{person['given_name']} {person['family_name']} asks, giving {how}: "
+        f"{report.uses_summary} {report.holdings_summary}"
+    )
+    out.table(
+        "Who used their records",
+        ["when", "organisation", "agreement", "their fields used"],
+        [
+            [f"{u.made_at:%Y-%m-%d %H:%M}", u.organisation, u.agreement_id,
+             ", ".join(sorted({f.split(".", 1)[1] for f in u.fields}))]
+            for u in report.uses
+        ],
+    )  # fmt: skip
+    for agreement, purpose in sorted({(u.agreement_id, u.purpose) for u in report.uses}):
+        out.say(f"Why ({agreement}): {purpose}")
+    out.table(
+        "Who holds records about them",
+        ["organisation", "dataset", "records"],
+        [[h.organisation, h.title, h.records] for h in report.holdings],
+    )
+    return report
+
+
+def _released_person(
+    trust: Trust, story: Story, synthetic: Path, result: DemoResult
+) -> dict[str, Any] | None:
+    member, name = story.citizen_from.split("/")
+    truth_table = pq.read_table(synthetic / "ground_truth" / member / f"{name}.parquet")
+    key = truth_table.column_names[0]
+    truth = dict(
+        zip(
+            (str(k) for k in truth_table.column(key).to_pylist()),
+            truth_table.column("true_person_id").to_pylist(),
+            strict=True,
+        )
+    )
+    for release in result.releases.values():
+        contributors = trust.queries.contributors(release.id)
+        for dataset, record in zip(
+            contributors.column("dataset").to_pylist(),
+            contributors.column("record_key").to_pylist(),
+            strict=True,
+        ):
+            if dataset == story.citizen_from and record in truth:
+                people = pq.read_table(synthetic / "people.parquet")
+                found = people.filter(pc.equal(people.column("true_person_id"), truth[record]))
+                return found.to_pylist()[0]
     return None
