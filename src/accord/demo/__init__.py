@@ -1,4 +1,4 @@
-"""The three stories of DESIGN.md as runnable demonstrations (`accord demo fsm|vps|homelessness`)."""
+"""The three stories of DESIGN.md, runnable: `accord demo fsm|vps|homelessness`."""
 
 from accord.demo.runner import DemoResult, Reporter, run_story
 from accord.demo.stories import STORIES, Story

@@ -21,7 +21,6 @@ from accord.query.release import Release
 from accord.synth import generate_population
 from accord.trust import Trust
 
-
 DEMO_MARKER = ".accord-demo"
 
 
@@ -80,7 +79,9 @@ def run_story(
 
     out.step(1, f"A synthetic population of {people:,} people")
     summary = generate_population(people, seed, synthetic, errors=errors, fmt="csv")
-    out.say(f"Wrote {len(summary.extracts)} organisations' extracts to {synthetic} ({errors} errors).")
+    out.say(
+        f"Wrote {len(summary.extracts)} organisations' extracts to {synthetic} ({errors} errors)."
+    )
 
     out.step(2, "Members, users and their data")
     trust = Trust.init(home, actor="demo")
