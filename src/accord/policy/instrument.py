@@ -58,6 +58,9 @@ class Plan:
     counts: list[str] = field(default_factory=list)  # per-cell distinct contributors, per source
     contributors: list[str] = field(default_factory=list)  # per-cell lists, per source
     provenance_sql: str | None = None  # a second query for contributors, when needed
+    # An aggregate over one dataset with no join: each row is in one cell at most once, so
+    # counting rows is counting distinct rows and the contributor lists hold no repeats.
+    rows_unique: bool = False
 
 
 def instrument(checked: CheckedQuery, row_column: str) -> Plan:
@@ -265,10 +268,10 @@ def _aggregate_plan(tree: exp.Query, outputs: list[str], row_column: str) -> Pla
     scope = root_scope(tree)
     names = _Names()
     memo: dict[int, list[str]] = {}
-    per_source: list[str] = []
+    per_source: list[exp.Column] = []
     for alias, (_node, source) in scope.selected_sources.items():
         if isinstance(source, exp.Table):
-            per_source.append(exp.column(row_column, table=alias, quoted=True).sql(DIALECT))
+            per_source.append(exp.column(row_column, table=alias, quoted=True))
         elif isinstance(source, Scope):
             provided = _provide(source, row_column, names, memo)
             if not provided:
@@ -276,9 +279,7 @@ def _aggregate_plan(tree: exp.Query, outputs: list[str], row_column: str) -> Pla
                     f"{alias} is itself aggregated or de-duplicated; disclosure control needs "
                     "one level of aggregation, over rows of the datasets"
                 )
-            per_source.extend(
-                exp.column(p, table=alias, quoted=True).sql(DIALECT) for p in provided
-            )
+            per_source.extend(exp.column(p, table=alias, quoted=True) for p in provided)
     dimensions: list[str] = []
     measures: list[Measure] = []
     evidence: list[exp.Expression] = []
@@ -296,11 +297,14 @@ def _aggregate_plan(tree: exp.Query, outputs: list[str], row_column: str) -> Pla
                 measure.values.append(_value_evidence(aggregate, names, evidence))
         measures.append(measure)
     counts, contributors = [], []
+    rows_unique = _single_table(tree, scope)
     for column in per_source:
         n = names.next("n")
         c = names.next("c")
-        evidence.append(exp.alias_(f"count(DISTINCT {column})", n, quoted=True, dialect=DIALECT))
-        evidence.append(exp.alias_(f"list({column})", c, quoted=True, dialect=DIALECT))
+        # Built as nodes, not parsed from text: the same SQL, without a parse per column.
+        counted = column.copy() if rows_unique else exp.Distinct(expressions=[column.copy()])
+        evidence.append(exp.alias_(exp.Count(this=counted), n, quoted=True))
+        evidence.append(exp.alias_(exp.ArrayAgg(this=column.copy()), c, quoted=True))
         counts.append(n)
         contributors.append(c)
     tree.select(*evidence, copy=False)
@@ -312,6 +316,20 @@ def _aggregate_plan(tree: exp.Query, outputs: list[str], row_column: str) -> Pla
         measures=measures,
         counts=counts,
         contributors=contributors,
+        rows_unique=rows_unique,
+    )
+
+
+def _single_table(select: exp.Select, scope: Scope) -> bool:
+    """Whether ``select`` reads exactly one dataset table directly, with no join or lateral
+    source that could repeat one of its rows."""
+    sources = list(scope.selected_sources.values())
+    return (
+        len(sources) == 1
+        and isinstance(sources[0][1], exp.Table)
+        and not select.args.get("joins")
+        and not select.args.get("laterals")
+        and isinstance(select.args.get("from_") or select.args.get("from"), exp.From)
     )
 
 

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, build_scope, traverse_scope
+from sqlglot.schema import MappingSchema
 
 from accord.policy.functions import family_reason, function_name, is_allowed
 from accord.policy.refusal import QueryRefused
@@ -198,14 +200,20 @@ def _is_system(db: str, name: str) -> bool:
 
 
 def _qualify(tree: exp.Query, tables: dict[str, TableSpec], who: str) -> exp.Query:
-    schema: dict[str, dict[str, dict[str, str]]] = {}
-    for spec in tables.values():
-        granted = {c: t for c, t in spec.columns.items() if c in spec.granted}
-        schema.setdefault(spec.member, {})[spec.name] = granted
+    """Qualify ``tree`` in place (the caller's parse is not used again)."""
     try:
         qualified = qualify(
-            tree.copy(),
-            schema=schema,
+            tree,
+            schema=_schema(
+                tuple(
+                    (
+                        spec.member,
+                        spec.name,
+                        tuple((c, t) for c, t in sorted(spec.columns.items()) if c in spec.granted),
+                    )
+                    for spec in sorted(tables.values(), key=lambda s: s.ref)
+                )
+            ),
             dialect=DIALECT,
             validate_qualify_columns=True,
             quote_identifiers=False,
@@ -217,6 +225,16 @@ def _qualify(tree: exp.Query, tables: dict[str, TableSpec], who: str) -> exp.Que
         raise QueryRefused(f"the SQL could not be checked ({exc})") from exc
     assert isinstance(qualified, exp.Query)
     return qualified
+
+
+@lru_cache(maxsize=256)
+def _schema(tables: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]) -> MappingSchema:
+    """(member, dataset, granted (column, type) pairs) as sqlglot's schema, built once per set
+    of tables: normalising a schema costs about as much as qualifying a small query."""
+    schema: dict[str, dict[str, dict[str, str]]] = {}
+    for member, name, columns in tables:
+        schema.setdefault(member, {})[name] = dict(columns)
+    return MappingSchema(schema, dialect=DIALECT)
 
 
 def _column_reason(message: str, tables: dict[str, TableSpec], who: str) -> str:

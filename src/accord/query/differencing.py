@@ -2,35 +2,105 @@
 
 If a recipient was told that 57 pupils in a borough get free school meals and then asks the
 same count for pupils aged over 5, the difference may single out a handful of people. So every
-released aggregate cell is remembered per agreement and recipient (how many people it covered,
-and — in the release's Parquet — who). A later cell whose people are a subset or a superset of
-an earlier released cell's, differing by fewer than the minimum cell size, is suppressed, with
-the earlier release named as the reason. Only pairs whose sizes differ by fewer than the
-threshold are compared person by person, so the check stays cheap.
+released aggregate cell is remembered per agreement and recipient: how many people it covered
+(in the store), a min-hash signature of its records (``ID.cells.npz`` beside the release) and
+who (the release's Parquet). A later cell whose records are a subset or a superset of an earlier
+released cell's, differing by fewer than the minimum cell size, is suppressed, with the earlier
+release named as the reason.
+
+Three sieves keep it cheap, each unable to clear a pair that is really nested:
+
+1. sizes: only pairs whose people counts differ by 1 to threshold - 1 are considered;
+2. signatures: a pair whose min-hashes show neither cell can hold the other is cleared
+   (:mod:`accord.query.signatures`) — almost every unrelated pair stops here;
+3. records: what is left is compared record by record, on the new answer's contributors and
+   the earlier cell's rows of its release Parquet.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.query.models_db import AggregateCellRow, ReleaseRow
+from accord.query.signatures import SCHEME, nest_candidates
 
 if TYPE_CHECKING:
     from accord.trust import Trust
+
+SEPARATOR = "\x1f"
+
+
+@dataclass
+class NewCells:
+    """The cells of the answer being checked: signatures, and records on demand."""
+
+    signatures: np.ndarray  # cells × K
+    contributors: Callable[[], pa.Table]  # at least cell, dataset, record_key; made on demand
+
+    def records(self, cell: int) -> pa.Array:
+        table = self.contributors()
+        return _records(pc.filter(table, pc.equal(table["cell"], cell)))
+
+
+class Signatures:
+    """Released cells' signatures, one small file per aggregate release, cached in memory."""
+
+    def __init__(self, folder: Path, capacity: int = 4096) -> None:
+        self.folder = folder
+        self.capacity = capacity
+        self._cache: OrderedDict[str, dict[int, np.ndarray] | None] = OrderedDict()
+
+    def path(self, release_id: str) -> Path:
+        return self.folder / f"{release_id}.cells.npz"
+
+    def write(self, release_id: str, cells: list[int], signatures: np.ndarray) -> Path:
+        target = self.path(release_id)
+        partial = target.with_name(target.name + ".tmp.npz")
+        np.savez(
+            partial,
+            cells=np.asarray(cells, dtype=np.int64),
+            signatures=signatures[cells] if cells else signatures[:0],
+            scheme=np.array(SCHEME),
+        )
+        partial.replace(target)
+        return target
+
+    def get(self, release_id: str) -> dict[int, np.ndarray] | None:
+        """Cell -> signature of a release, or None where it has none (an older release)."""
+        if release_id in self._cache:
+            self._cache.move_to_end(release_id)
+            return self._cache[release_id]
+        found: dict[int, np.ndarray] | None = None
+        path = self.path(release_id)
+        if path.exists():
+            with np.load(path) as data:
+                if str(data["scheme"]) == SCHEME:
+                    found = dict(zip(data["cells"].tolist(), data["signatures"], strict=True))
+        self._cache[release_id] = found
+        while len(self._cache) > self.capacity:
+            self._cache.popitem(last=False)
+        return found
 
 
 def differencing_reasons(
     trust: Trust,
     agreement: str,
     member: str,
-    contributors: pa.Table,
+    new: NewCells,
     people: dict[int, int],
     threshold: int,
+    signatures: Signatures,
 ) -> dict[int, str]:
     """Cells (index → reason) of a new answer that earlier released cells would expose."""
     with trust.store.sessions() as session:
@@ -50,65 +120,65 @@ def differencing_reasons(
                 )
             )
         )
-    pairs = [
-        (cell, release_id, old_cell, abs(n - old_n))
-        for cell, n in people.items()
-        if n >= threshold
-        for release_id, old_cell, old_n, _path in earlier
-        if 0 < abs(n - old_n) < threshold
-    ]
-    if not pairs:
+    paths = {rid: trust.home / path for rid, _cell, _n, path in earlier}
+    return find_differences(
+        [(rid, cell, n) for rid, cell, n, _path in earlier],
+        people,
+        threshold,
+        new_signature=lambda cell: new.signatures[cell],
+        new_records=new.records,
+        old_signature=lambda rid, cell: (signatures.get(rid) or {}).get(cell),
+        old_records=lambda rid, cell: _old_records(paths[rid], cell),
+    )
+
+
+def find_differences(
+    earlier: list[tuple[str, int, int]],
+    people: dict[int, int],
+    threshold: int,
+    *,
+    new_signature: Callable[[int], np.ndarray],
+    new_records: Callable[[int], pa.Array],
+    old_signature: Callable[[str, int], np.ndarray | None],
+    old_records: Callable[[str, int], pa.Array],
+) -> dict[int, str]:
+    """The differencing decision over earlier released cells (release id, cell, people).
+
+    A new cell of at least ``threshold`` people is suppressed when an earlier cell whose people
+    count differs from it by 1 to ``threshold - 1`` holds its records or is held by them; the
+    reason names the first such earlier cell (by release id, then cell). Signatures only skip
+    record comparisons that cannot find a nested pair; a missing signature skips nothing.
+    """
+    if not earlier:
         return {}
-    paths = {release_id: trust.home / path for release_id, _c, _n, path in earlier}
-    wanted = sorted({p[1] for p in pairs})
-    connection = duckdb.connect(":memory:")
-    try:
-        connection.register("new_cells", contributors.select(["cell", "dataset", "record_key"]))
-        connection.register(
-            "pairs",
-            pa.table(
-                {
-                    "new_cell": [p[0] for p in pairs],
-                    "rid": [p[1] for p in pairs],
-                    "old_cell": [p[2] for p in pairs],
-                    "gap": [p[3] for p in pairs],
-                }
-            ),
-        )
-        old = " UNION ALL ".join(
-            f"SELECT {_lit(rid)} AS rid, cell, dataset, record_key "
-            f"FROM read_parquet({_lit(str(paths[rid]))})"
-            for rid in wanted
-        )
-        found = connection.sql(
-            f"""
-            WITH old_cells AS ({old}),
-            new_size AS (SELECT cell, count(*) AS s FROM new_cells GROUP BY cell),
-            old_size AS (SELECT rid, cell, count(*) AS s FROM old_cells GROUP BY rid, cell),
-            shared AS (
-                SELECT n.cell AS new_cell, o.rid, o.cell AS old_cell, count(*) AS c
-                FROM new_cells n
-                JOIN old_cells o ON o.dataset = n.dataset AND o.record_key = n.record_key
-                GROUP BY ALL
-            )
-            SELECT p.new_cell, p.rid, p.old_cell, p.gap
-            FROM pairs p
-            JOIN shared s ON s.new_cell = p.new_cell AND s.rid = p.rid AND s.old_cell = p.old_cell
-            JOIN new_size ns ON ns.cell = p.new_cell
-            JOIN old_size os ON os.rid = p.rid AND os.cell = p.old_cell
-            WHERE s.c = ns.s OR s.c = os.s
-            ORDER BY 1, 2, 3
-            """
-        ).fetchall()
-    finally:
-        connection.close()
+    old_sizes = np.array([n for _r, _c, n in earlier], dtype=np.int64)
+    order = np.array(
+        sorted(range(len(earlier)), key=lambda i: (earlier[i][0], earlier[i][1])), dtype=np.int64
+    )
     reasons: dict[int, str] = {}
-    for new_cell, rid, old_cell, gap in found:
-        reasons.setdefault(
-            new_cell,
-            f"with cell {old_cell + 1} of release {rid} it would single out {gap} people "
-            f"(fewer than {threshold})",
-        )
+    for cell in sorted(people):
+        n = people[cell]
+        if n < threshold:
+            continue
+        gaps = np.abs(old_sizes[order] - n)
+        close = order[(gaps > 0) & (gaps < threshold)]
+        if close.size == 0:
+            continue
+        signature = new_signature(cell)
+        stored = [old_signature(earlier[i][0], earlier[i][1]) for i in close]
+        known = [j for j, sig in enumerate(stored) if sig is not None]
+        keep = np.ones(len(close), dtype=bool)
+        if known:
+            matrix = np.stack([stored[j] for j in known])  # type: ignore[misc]
+            keep[known] = nest_candidates(signature, matrix)
+        for i in close[keep]:
+            release_id, old_cell, old_n = earlier[int(i)]
+            if _nested(new_records(cell), old_records(release_id, old_cell)):
+                reasons[cell] = (
+                    f"with cell {old_cell + 1} of release {release_id} it would single out "
+                    f"{abs(n - old_n)} people (fewer than {threshold})"
+                )
+                break
     return reasons
 
 
@@ -129,5 +199,28 @@ def record_cells(
     )
 
 
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+def _old_records(path: Path, cell: int) -> pa.Array:
+    if not path.exists():
+        return pa.array([], pa.string())
+    table = pq.read_table(
+        path, columns=["cell", "dataset", "record_key"], filters=[("cell", "=", cell)]
+    )
+    return _records(table)
+
+
+def _records(table: pa.Table) -> pa.Array:
+    joined = pc.binary_join_element_wise(
+        table.column("dataset").cast(pa.string()), table.column("record_key"), SEPARATOR
+    )
+    return pc.unique(joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined)
+
+
+def _nested(a: pa.Array, b: pa.Array) -> bool:
+    """Whether one set of records holds the other (both distinct)."""
+    if len(a) == 0 or len(b) == 0:
+        return False
+    shared = int(pc.sum(pc.is_in(a, value_set=b)).as_py() or 0)
+    return shared in (len(a), len(b))
+
+
+__all__ = ["NewCells", "Signatures", "differencing_reasons", "find_differences", "record_cells"]

@@ -16,22 +16,27 @@ The path of one question, each step refusing with a reason the caller can act on
 from __future__ import annotations
 
 import secrets
+import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from sqlalchemy import func, select
 
-from accord.catalogue.contract import Role
+from accord.catalogue.contract import Contract, Role
 from accord.core.crypto.pseudonyms import derive_key
 from accord.core.engine import DuckDBSandbox, Engine, Limits, TableInput
 from accord.core.engine.prepare import PERSON_KEY, Preparation, Prepared, prepare
-from accord.errors import AccordError, PermissionDenied
+from accord.core.store.models import DatasetRow, MemberRow, VersionRow
+from accord.errors import AccordError, NotFound, PermissionDenied
 from accord.policy.grant import AccessGrant
 from accord.policy.instrument import Plan, instrument
 from accord.policy.lineage import Lineage, output_lineage
@@ -39,15 +44,17 @@ from accord.policy.refusal import QueryRefused
 from accord.policy.sdc import CellEvidence, MeasureCells, SDCSettings, add_totals, control
 from accord.policy.sql_check import CheckedQuery, TableSpec, check_query, check_row_scope
 from accord.query import events
-from accord.query.differencing import differencing_reasons, record_cells
+from accord.query.contributors import DATASET_SHIFT, Contributors, Source, split, write
+from accord.query.differencing import NewCells, Signatures, differencing_reasons, record_cells
 from accord.query.models_db import ReleaseRow
 from accord.query.optout import OptOuts
 from accord.query.release import CONTRIBUTORS_SCHEMA, Release, checksum
+from accord.query.release_index import ReleaseIndex
+from accord.query.signatures import cell_signatures
 
 if TYPE_CHECKING:
     from accord.trust import Trust
 
-DATASET_SHIFT = 40  # hidden row numbers: dataset index in the high bits, row in the low bits
 SQL_TYPES = {
     "string": "VARCHAR",
     "integer": "BIGINT",
@@ -59,11 +66,24 @@ SQL_TYPES = {
 }
 
 
-@dataclass
-class _Input:
+@dataclass(frozen=True)
+class _Dataset:
+    """What the query path needs of one granted dataset, read in one go per question."""
+
     ref: str
-    version: int
-    prepared: Prepared
+    contract: Contract
+    version: int | None  # the latest version; None before the first ingest
+    version_path: str | None
+
+
+@dataclass(frozen=True)
+class _Decided:
+    """Lock 1's verdict on one question under one grant's tables (kept for repeats)."""
+
+    checked: CheckedQuery
+    plan: Plan
+    lineage: list[Lineage]
+    hidden: str
 
 
 class Queries:
@@ -84,6 +104,11 @@ class Queries:
         self.engine: Engine = engine or DuckDBSandbox(trust.home / "tmp" / "sandbox")
         self.cache_bytes = 2 * 1024**3
         self._cache: OrderedDict[tuple[Any, ...], Prepared] = OrderedDict()
+        self._decided: OrderedDict[tuple[Any, ...], _Decided] = OrderedDict()
+        self._contracts: dict[str, Contract] = {}
+        folder = trust.settings.data_dir / "releases"
+        self.signatures = Signatures(folder)
+        self.index = ReleaseIndex(folder)
 
     # -- asking ----------------------------------------------------------------------------
 
@@ -132,19 +157,75 @@ class Queries:
             self._refused(user_email, member, grant.agreement_id, grant.purpose, sql, refusal)
             raise
 
-    def table_specs(self, grant: AccessGrant) -> dict[str, TableSpec]:
+    def table_specs(
+        self, grant: AccessGrant, datasets: dict[str, _Dataset] | None = None
+    ) -> dict[str, TableSpec]:
         """What lock 1 checks against: the granted datasets, their columns, the linked view."""
         linked = self._keys_path(grant) is not None
+        datasets = datasets if datasets is not None else self._datasets(grant)
         specs = {}
-        for ref, dataset_grant in grant.datasets.items():
-            contract = self.trust.catalogue.contract(ref)
+        for ref in grant.datasets:
+            contract = datasets[ref].contract
             columns = {f.name: SQL_TYPES.get(f.type, "VARCHAR") for f in contract.fields}
-            granted = set(dataset_grant.fields) & set(columns)
+            granted = set(grant.datasets[ref].fields) & set(columns)
             if linked:
                 columns[PERSON_KEY] = "VARCHAR"
                 granted.add(PERSON_KEY)
             specs[ref] = TableSpec(ref=ref, columns=columns, granted=frozenset(granted))
         return specs
+
+    def decide(
+        self, grant: AccessGrant, sql: str, specs: dict[str, TableSpec], who: str
+    ) -> _Decided:
+        """Lock 1 and the plan for ``sql``; the same question under the same tables is decided
+        once per process (the verdict depends on nothing else), refusals every time."""
+        key = (
+            sql,
+            who,
+            tuple(
+                (ref, tuple(sorted(spec.columns.items())), tuple(sorted(spec.granted)))
+                for ref, spec in sorted(specs.items())
+            ),
+        )
+        found = self._decided.get(key)
+        if found is None:
+            checked = check_query(sql, specs, who=who)
+            # The hidden row column's name is random per verdict: lock 1 never lets a question
+            # name a column outside the grant, and the name is not guessable either.
+            hidden = f"__accord_row_{secrets.token_hex(8)}"
+            found = _Decided(
+                checked, instrument(checked, hidden), output_lineage(checked.tree), hidden
+            )
+            self._decided[key] = found
+            if len(self._decided) > 1024:
+                self._decided.popitem(last=False)
+        else:
+            self._decided.move_to_end(key)
+        _check_output_allowed(found.plan, found.lineage, grant, who)
+        return found
+
+    def releases_touching(self, person_keys: Sequence[str]) -> list[dict[str, Any]]:
+        """The releases (newest first) whose contributors include any of these trust-wide person
+        keys: what a citizen is told about the use of their data.
+
+        Exact: a per-release index of person-key hashes finds the candidates, and the person
+        keys in each candidate's contributors confirm them.
+
+        Examples:
+            >>> [r["id"] for r in trust.queries.releases_touching(["PK-000123"])]  # doctest: +SKIP
+            ['rel-20261125-6f0c2a9e1b7d']
+        """
+        keys = [k for k in person_keys if k]
+        if not keys:
+            return []
+        with self.trust.store.sessions() as session:
+            rows = list(session.scalars(select(ReleaseRow).order_by(ReleaseRow.made_at.desc())))
+            found = set(
+                self.index.touching(
+                    [(r.id, self.trust.home / r.contributors_path) for r in rows], keys
+                )
+            )
+            return [_row_dict(r) for r in rows if r.id in found]
 
     # -- the three locks -------------------------------------------------------------------
 
@@ -152,38 +233,97 @@ class Queries:
         self, email: str, member: str, grant: AccessGrant, sql: str, totals: bool
     ) -> Release:
         who = f"{member} under {grant.agreement_id} for {grant.purpose}"
-        specs = self.table_specs(grant)
-        checked = check_query(sql, specs, who=who)  # lock 1
-        hidden = f"__accord_row_{secrets.token_hex(8)}"
-        plan = instrument(checked, hidden)
-        lineage = output_lineage(checked.tree)
-        _check_output_allowed(plan, lineage, grant, who)
-        inputs = self._inputs(grant, checked, hidden)  # lock 2
+        datasets = self._datasets(grant)
+        decided = self.decide(grant, sql, self.table_specs(grant, datasets), who)  # lock 1
+        checked, plan = decided.checked, decided.plan
+        sources, tables = self._inputs(grant, checked, decided.hidden, datasets)  # lock 2
         statements = [plan.sql] + ([plan.provenance_sql] if plan.provenance_sql else [])
-        results = self.engine.run(
-            [TableInput(*i.ref.split("/", 1), i.prepared.data) for i in inputs],
-            statements,
-            self.limits,
-        )
+        results = self.engine.run(tables, statements, self.limits)
         settings = self.sdc.with_threshold(grant.outputs.min_cell_size)
-        if plan.aggregate:  # lock 3
-            table, contributors, changes, people_per_cell = self._aggregate(
-                plan, results[0], grant, member, settings, inputs, totals
-            )
+        if plan.aggregate:
+            contributors = self._aggregate_contributors(plan, results[0], sources)
         else:
-            table, cells = self._record_level(plan, results)
-            contributors = _identify(cells, inputs)
-            changes, people_per_cell = [], {}
+            table, contributors = self._record_level(plan, results, sources)
+        release_id = f"rel-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(6)}"
+        # Who contributed is written in the background while lock 3 checks the answer: the
+        # write releases the GIL, and the release is recorded only once it has finished.
+        keeping = _Background(lambda: self._keep(release_id, contributors))
+        try:
+            if plan.aggregate:  # lock 3
+                table, changes, people_per_cell, signatures = self._aggregate(
+                    plan, results[0], grant, member, settings, contributors, totals
+                )
+            else:
+                changes, people_per_cell, signatures = [], {}, None
+        except BaseException:
+            kept = keeping.result(raise_error=False)
+            for item in kept if isinstance(kept, list) else []:
+                item.unlink(missing_ok=True)
+            raise
+        written: list[Path] = keeping.result()  # a failed write has removed its own files
         return self._record(
-            email, member, grant, checked, plan, table, contributors, changes, people_per_cell
+            release_id,
+            written,
+            email,
+            member,
+            grant,
+            checked,
+            plan,
+            table,
+            contributors,
+            changes,
+            people_per_cell,
+            signatures,
         )
 
-    def _record_level(self, plan: Plan, results: list[pa.Table]) -> tuple[pa.Table, pa.Table]:
+    def _keep(self, release_id: str, contributors: Contributors) -> list[Path]:
+        """Write the release's contributors and person index; all or nothing."""
+        folder = self.trust.settings.data_dir / "releases"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = folder / f"{release_id}.parquet"
+        written = [path, self.index.path(release_id)]
+        try:
+            write(contributors.table(), path)
+            self.index.write(release_id, contributors.person_hashes())
+        except BaseException:
+            for item in written:
+                item.unlink(missing_ok=True)
+            raise
+        return written
+
+    def _record_level(
+        self, plan: Plan, results: list[pa.Table], sources: list[Source]
+    ) -> tuple[pa.Table, Contributors]:
         answer = results[0]
         table = answer.select(list(range(len(plan.outputs))))
         source = results[1] if plan.provenance_sql else answer
-        cells = _explode_hidden(source, plan.hidden, by_row=not plan.provenance_sql)
-        return table, cells
+        by_row = not plan.provenance_sql
+        columns = []
+        for name in plan.hidden:
+            rows = source.column(name).combine_chunks()
+            keep = pc.is_valid(rows)
+            cells = (
+                np.flatnonzero(keep.to_numpy(zero_copy_only=False))
+                if by_row
+                else np.full(len(rows) - rows.null_count, -1, dtype=np.int64)
+            )
+            columns.append((cells, pc.drop_null(rows).to_numpy()))
+        return table, split(columns, sources, unique=by_row)
+
+    def _aggregate_contributors(
+        self, plan: Plan, answer: pa.Table, sources: list[Source]
+    ) -> Contributors:
+        columns = []
+        for name in plan.contributors:
+            lists = answer.column(name).combine_chunks()
+            values = pc.list_flatten(lists)
+            cells = np.asarray(pc.list_parent_indices(lists).to_numpy(), dtype=np.int64)
+            keep = pc.is_valid(values)
+            if values.null_count:
+                cells = cells[keep.to_numpy(zero_copy_only=False)]
+            columns.append((cells, pc.drop_null(values).to_numpy()))
+        exclusive = plan.rows_unique and len(columns) == 1
+        return split(columns, sources, unique=plan.rows_unique, exclusive=exclusive)
 
     def _aggregate(
         self,
@@ -192,11 +332,12 @@ class Queries:
         grant: AccessGrant,
         member: str,
         settings: SDCSettings,
-        inputs: list[_Input],
+        contributors: Contributors,
         totals: bool,
-    ) -> tuple[pa.Table, pa.Table, list[Any], dict[int, int]]:
+    ) -> tuple[pa.Table, list[Any], dict[int, int], np.ndarray]:
         rows = answer.select(list(range(len(plan.outputs)))).to_pylist()
-        evidence = answer.to_pylist()
+        # The evidence without the contributor lists: those stay in Arrow.
+        evidence = answer.drop_columns(plan.contributors).to_pylist()
         people = {i: _cell_people([row[n] for n in plan.counts]) for i, row in enumerate(evidence)}
         measures = [
             MeasureCells(
@@ -217,10 +358,15 @@ class Queries:
             )
             for m in plan.measures
         ]
-        cells = _explode_lists(answer, plan.contributors)
-        identities = _identify(cells, inputs)
+        signatures = cell_signatures(contributors.signature_parts(), answer.num_rows)
         differencing = differencing_reasons(
-            self.trust, grant.agreement_id, member, identities, people, settings.safe_threshold
+            self.trust,
+            grant.agreement_id,
+            member,
+            NewCells(signatures, contributors.table),
+            people,
+            settings.safe_threshold,
+            self.signatures,
         )
         controlled = control(rows, plan.dimensions, measures, settings, differencing=differencing)
         if totals:
@@ -228,11 +374,60 @@ class Queries:
         released = [i for i in range(len(rows)) if i not in controlled.suppressed_rows]
         people_per_cell = {i: people[i] for i in released}
         table = _rows_to_table(controlled.rows, answer.schema, plan.outputs, plan.measures)
-        return table, identities, controlled.changes, people_per_cell
+        return table, controlled.changes, people_per_cell, signatures
 
     # -- lock 2 inputs ---------------------------------------------------------------------
 
-    def _inputs(self, grant: AccessGrant, checked: CheckedQuery, hidden: str) -> list[_Input]:
+    def _datasets(self, grant: AccessGrant) -> dict[str, _Dataset]:
+        """Contract and latest version of every granted dataset, in one read of the store."""
+        refs = sorted(grant.datasets)
+        wanted = {tuple(ref.split("/", 1)) for ref in refs}
+        latest = (
+            select(VersionRow.dataset_id, func.max(VersionRow.number).label("number"))
+            .group_by(VersionRow.dataset_id)
+            .subquery()
+        )
+        query = (
+            select(
+                MemberRow.name,
+                DatasetRow.name,
+                DatasetRow.contract_sha256,
+                VersionRow.number,
+                VersionRow.path,
+            )
+            .select_from(DatasetRow)
+            .join(MemberRow, DatasetRow.member_id == MemberRow.id)
+            .outerjoin(latest, latest.c.dataset_id == DatasetRow.id)
+            .outerjoin(
+                VersionRow,
+                (VersionRow.dataset_id == DatasetRow.id) & (VersionRow.number == latest.c.number),
+            )
+            .where(MemberRow.name.in_({m for m, _ in wanted}))
+        )
+        with self.trust.store.sessions() as session:
+            found = {
+                f"{m}/{d}": (sha, number, path)
+                for m, d, sha, number, path in session.execute(query)
+                if (m, d) in wanted
+            }
+        out = {}
+        for ref in refs:
+            if ref not in found:
+                raise NotFound(f"No dataset {ref}; register it with: accord dataset register")
+            sha, number, path = found[ref]
+            contract = self._contracts.get(sha)
+            if contract is None:  # contracts are immutable per digest
+                contract = self._contracts[sha] = self.trust.catalogue.contract(ref)
+            out[ref] = _Dataset(ref, contract, number, path)
+        return out
+
+    def _inputs(
+        self,
+        grant: AccessGrant,
+        checked: CheckedQuery,
+        hidden: str,
+        datasets: dict[str, _Dataset],
+    ) -> tuple[list[Source], list[TableInput]]:
         keys_path = self._keys_path(grant)
         pseudonym_key = (
             derive_key(
@@ -242,14 +437,18 @@ class Queries:
             if keys_path
             else None
         )
-        inputs = []
+        sources, tables = [], []
         for index, ref in enumerate(sorted(grant.datasets)):
             if ref not in checked.columns:
                 continue
-            contract = self.trust.catalogue.contract(ref)
-            version = self.trust.catalogue.version(ref)
-            columns = tuple(sorted(c for c in checked.columns[ref] if c != PERSON_KEY))
+            dataset = datasets[ref]
+            if dataset.version is None:
+                raise NotFound(f"Dataset {ref} has no data yet: ingest a file first")
+            contract = dataset.contract
             dataset_grant = grant.datasets[ref]
+            # The whole grant is prepared once and kept: later questions that read other
+            # granted columns reuse it; each sandbox is handed only the columns its question reads.
+            granted = tuple(sorted(set(dataset_grant.fields) & set(contract.field_names())))
             row_scope = (
                 check_row_scope(dataset_grant.row_scope, set(contract.field_names()))
                 if dataset_grant.row_scope
@@ -261,8 +460,8 @@ class Queries:
                 opt_out = self.optouts.filter(nhs[0].name if nhs else None, keys_path is not None)
             preparation = Preparation(
                 dataset=ref,
-                path=self._version_path(ref, version.number),
-                columns=columns,
+                path=Path(dataset.version_path or ""),
+                columns=granted,
                 hidden="__accord_row",
                 offset=index << DATASET_SHIFT,
                 row_scope=row_scope,
@@ -271,12 +470,17 @@ class Queries:
                 pseudonym_key=pseudonym_key,
                 opt_out=opt_out,
             )
-            prepared = self._prepared(preparation, version.number)
-            data = prepared.data.rename_columns(
-                [hidden if c == "__accord_row" else c for c in prepared.data.column_names]
+            prepared = self._prepared(preparation, dataset.version)
+            wanted = checked.columns[ref]
+            data = prepared.data.select(
+                [c for c in prepared.data.column_names if c in wanted or c == "__accord_row"]
             )
-            inputs.append(_Input(ref, version.number, Prepared(data, prepared.identities)))
-        return inputs
+            data = data.rename_columns(
+                [hidden if c == "__accord_row" else c for c in data.column_names]
+            )
+            sources.append(Source(ref, dataset.version, prepared))
+            tables.append(TableInput(*ref.split("/", 1), data))
+        return sources, tables
 
     def _prepared(self, p: Preparation, version: int) -> Prepared:
         key = (
@@ -286,6 +490,7 @@ class Queries:
             p.columns,
             p.row_scope,
             p.offset,
+            str(p.keys_path),
             _mtime(p.keys_path),
             p.pseudonym_key,
             self.optouts.revision() if p.opt_out else None,
@@ -294,7 +499,10 @@ class Queries:
             self._cache.move_to_end(key)
             return self._cache[key]
         try:
-            prepared = prepare(p, threads=self.limits.threads)
+            prepared = prepare(
+                replace(p, path=self._version_path(p.dataset, version)),
+                threads=self.limits.threads,
+            )
         except duckdb.Error as exc:
             raise QueryRefused(
                 f"the data of {p.dataset} could not be prepared: {str(exc).splitlines()[0]}",
@@ -329,30 +537,33 @@ class Queries:
 
     def _record(
         self,
+        release_id: str,
+        written: list[Path],
         email: str,
         member: str,
         grant: AccessGrant,
         checked: CheckedQuery,
         plan: Plan,
         table: pa.Table,
-        contributors: pa.Table,
+        contributors: Contributors,
         changes: list[Any],
         people_per_cell: dict[int, int],
+        signatures: np.ndarray | None,
     ) -> Release:
-        release_id = f"rel-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(6)}"
-        folder = self.trust.settings.data_dir / "releases"
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = folder / f"{release_id}.parquet"
-        pq.write_table(contributors, path)
+        # Everything kept beside the release (contributors, person index, cell signatures) is
+        # removed again if the release cannot be recorded.
+        path = written[0]
+        try:
+            if plan.aggregate and signatures is not None:
+                written.append(
+                    self.signatures.write(release_id, sorted(people_per_cell), signatures)
+                )
+        except BaseException:
+            for item in written:
+                item.unlink(missing_ok=True)
+            raise
         digest = checksum(table)
-        identity = pc.if_else(
-            pc.is_null(contributors.column("person_key")),
-            pc.binary_join_element_wise(
-                contributors.column("dataset"), contributors.column("record_key"), "|"
-            ),
-            contributors.column("person_key"),
-        )
-        people = len(pc.unique(identity))
+        people = contributors.people()
         output = "aggregate" if plan.aggregate else "record-level"
         made_at = datetime.now(UTC)
         described = [c.describe() for c in changes]
@@ -399,7 +610,8 @@ class Queries:
                     )
                 )
         except BaseException:
-            path.unlink(missing_ok=True)
+            for item in written:
+                item.unlink(missing_ok=True)
             raise
         return Release(
             id=release_id,
@@ -448,23 +660,41 @@ class Queries:
 
     def releases(self, agreement_id: str | None = None) -> list[dict[str, Any]]:
         """The releases made (newest first), optionally under one agreement."""
-        from sqlalchemy import select
-
         with self.trust.store.sessions() as session:
             query = select(ReleaseRow).order_by(ReleaseRow.made_at.desc())
             if agreement_id:
                 query = query.where(ReleaseRow.agreement == agreement_id)
-            return [
-                {c.name: getattr(row, c.name) for c in ReleaseRow.__table__.columns}
-                for row in session.scalars(query)
-            ]
+            return [_row_dict(row) for row in session.scalars(query)]
 
     def contributors(self, release_id: str) -> pa.Table:
         """The records (and person keys) behind one release."""
-        return pq.read_table(self.trust.settings.data_dir / "releases" / f"{release_id}.parquet")
+        path = self.trust.settings.data_dir / "releases" / f"{release_id}.parquet"
+        return pq.read_table(path).cast(CONTRIBUTORS_SCHEMA)
 
 
 # -- helpers --------------------------------------------------------------------------------
+
+
+class _Background:
+    """Run one function in a thread; ``result`` waits for it and returns (or raises) its
+    outcome."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self._outcome: Any = None
+        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[[], Any]) -> None:
+        try:
+            self._outcome = fn()
+        except BaseException as exc:  # handed to the caller by result()
+            self._outcome = exc
+
+    def result(self, *, raise_error: bool = True) -> Any:
+        self._thread.join()
+        if raise_error and isinstance(self._outcome, BaseException):
+            raise self._outcome
+        return self._outcome
 
 
 def _check_grant_applies(
@@ -544,68 +774,6 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def _explode_hidden(table: pa.Table, hidden: list[str], *, by_row: bool) -> pa.Table:
-    cells, rows = [], []
-    for name in hidden:
-        column = table.column(name)
-        index = (
-            pa.array(range(table.num_rows), pa.int64())
-            if by_row
-            else pa.nulls(table.num_rows, pa.int64())
-        )
-        keep = pc.is_valid(column)
-        cells.append(pc.filter(index, keep))
-        rows.append(pc.filter(column, keep))
-    if not cells:
-        return pa.table({"cell": pa.array([], pa.int64()), "row": pa.array([], pa.int64())})
-    return pa.table(
-        {
-            "cell": pa.concat_arrays(
-                [c.combine_chunks() if hasattr(c, "combine_chunks") else c for c in cells]
-            ),
-            "row": pa.concat_arrays(
-                [r.combine_chunks() if hasattr(r, "combine_chunks") else r for r in rows]
-            ).cast(pa.int64()),
-        }
-    )
-
-
-def _explode_lists(table: pa.Table, lists: list[str]) -> pa.Table:
-    cells, rows = [], []
-    for name in lists:
-        column = table.column(name).combine_chunks()
-        cells.append(pc.list_parent_indices(column).cast(pa.int64()))
-        rows.append(pc.list_flatten(column).cast(pa.int64()))
-    cell = pa.concat_arrays(cells) if cells else pa.array([], pa.int64())
-    row = pa.concat_arrays(rows) if rows else pa.array([], pa.int64())
-    keep = pc.is_valid(row)
-    return pa.table({"cell": pc.filter(cell, keep), "row": pc.filter(row, keep)})
-
-
-def _identify(cells: pa.Table, inputs: list[_Input]) -> pa.Table:
-    """(cell, row) pairs → (cell, dataset, version, record_key, person_key), distinct."""
-    if not inputs:
-        return CONTRIBUTORS_SCHEMA.empty_table()
-    connection = duckdb.connect(":memory:")
-    try:
-        connection.register("cells", cells)
-        parts = []
-        for n, item in enumerate(inputs):
-            connection.register(f"ids_{n}", item.prepared.identities)
-            parts.append(
-                f"SELECT row, record_key, person_key, '{item.ref}' AS dataset, "
-                f"{int(item.version)}::BIGINT AS version FROM ids_{n}"
-            )
-        result = connection.sql(
-            f"WITH ids AS ({' UNION ALL '.join(parts)}) "
-            "SELECT DISTINCT c.cell, i.dataset, i.version, i.record_key, i.person_key "
-            "FROM cells c JOIN ids i ON i.row = c.row"
-        ).to_arrow_table()
-        return result.cast(CONTRIBUTORS_SCHEMA)
-    finally:
-        connection.close()
-
-
 def _rows_to_table(
     rows: list[dict[str, Any]], schema: pa.Schema, outputs: list[str], measures: list[Any]
 ) -> pa.Table:
@@ -625,8 +793,12 @@ def _rows_to_table(
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
-def _mtime(path: Path | None) -> float | None:
-    return path.stat().st_mtime if path is not None and path.exists() else None
+def _mtime(path: Path | None) -> int | None:
+    return path.stat().st_mtime_ns if path is not None and path.exists() else None
+
+
+def _row_dict(row: ReleaseRow) -> dict[str, Any]:
+    return {c.name: getattr(row, c.name) for c in ReleaseRow.__table__.columns}
 
 
 __all__ = ["Queries"]

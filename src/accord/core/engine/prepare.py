@@ -3,9 +3,11 @@
 This runs on a separate DuckDB connection that may read the trust's Parquet files (the caller's
 SQL never runs here). It keeps the granted columns only, applies the agreement's row scope,
 removes people who opted out, adds the linked view's ``person_key`` as a pseudonym for this
-recipient and agreement, and numbers each row with a hidden row number. The result is an Arrow
-table for the sandbox, plus an identity table (row number → record key and trust-wide person
-key) that never leaves the trust's side.
+recipient and agreement, and numbers each row with a hidden row number: ``offset`` plus the
+row's position in the prepared table, so the trust maps a row number back to its record by
+position (an array look-up, not a join). The result is an Arrow table for the sandbox, plus an
+identity table (by position: record key, trust-wide person key and their stable 64-bit hashes)
+that never leaves the trust's side.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from accord.core.engine.hmac_sql import hmac_sha256_sql
 
@@ -51,8 +55,23 @@ class Preparation:
 
 @dataclass
 class Prepared:
+    """One dataset version cut down for one grant.
+
+    ``identities`` is in the same order as ``data`` (row ``i`` of one is row ``i`` of the other):
+    ``record_key``, ``person_key`` (trust-wide; null when nothing is linked), ``record_hash``
+    (a stable 64-bit hash of ``dataset|record_key``, for differencing signatures) and
+    ``person_hash`` (of ``person_key``, for the release index).
+    """
+
     data: pa.Table  # what the sandbox sees
-    identities: pa.Table  # hidden row number -> record_key, person_key (trust side only)
+    identities: pa.Table  # position -> record_key, person_key, hashes (trust side only)
+    unique_records: bool = True  # no two rows share a record key
+    offset: int = 0  # hidden row number of position 0
+
+    def positions(self, rows: pa.Array | np.ndarray) -> np.ndarray:
+        """Hidden row numbers of this dataset -> positions in ``identities``."""
+        values = rows.to_numpy(zero_copy_only=False) if isinstance(rows, pa.Array) else rows
+        return np.asarray(values, dtype=np.int64) - self.offset
 
 
 def prepare(p: Preparation, *, threads: int = 2) -> Prepared:
@@ -69,10 +88,6 @@ def _prepare(connection: duckdb.DuckDBPyConnection, p: Preparation) -> Prepared:
     if not files:
         raise FileNotFoundError(f"no Parquet files for {p.dataset} in {p.path}")
     file_list = "[" + ", ".join(_lit(f) for f in files) + "]"
-    row = (
-        f"({p.offset} + (list_position({file_list}, d.filename) - 1) * 4294967296 "
-        "+ d.file_row_number)::BIGINT"
-    )
     record_key = (
         " || '|' || ".join(f"coalesce(CAST(d.{_q(k)} AS VARCHAR), '')" for k in p.primary_key)
         if p.primary_key
@@ -91,26 +106,53 @@ def _prepare(connection: duckdb.DuckDBPyConnection, p: Preparation) -> Prepared:
         selects.append(
             f"{hmac_sha256_sql(p.pseudonym_key, 'k.person_key', length=32)} AS {_q(PERSON_KEY)}"
         )
-    selects.append(f"{row} AS {_q(p.hidden)}")
     where = [f"({p.row_scope})"] if p.row_scope else []
     where.extend(_opt_out_conditions(connection, p.opt_out, linked))
-    source = f"read_parquet({file_list}, filename=true, file_row_number=true) d"
-    sql = f"SELECT {', '.join(selects)}, {record_key} AS __record_key" + (
-        ", k.person_key AS __person_key" if linked else ", NULL::VARCHAR AS __person_key"
-    )
-    sql += f" FROM {source}{joins}"
+    source = f"read_parquet({file_list}, file_row_number=true) d"
+    person = "k.person_key" if linked else "NULL::VARCHAR"
+    # md5 is fixed by its standard, unlike DuckDB's hash(): the hashes are kept with releases
+    # and compared across versions of the engine.
+    trust_side = [
+        f"{record_key} AS __record_key",
+        f"{person} AS __person_key",
+        f"md5_number_lower({_lit(p.dataset + '|')} || {record_key}) AS __record_hash",
+        f"md5_number_lower({person}) AS __person_hash"
+        if linked
+        else "NULL::UBIGINT AS __person_hash",
+    ]
+    sql = f"SELECT {', '.join(selects + trust_side)} FROM {source}{joins}"
     if where:
         sql += " WHERE " + " AND ".join(where)
     table = connection.sql(sql).to_arrow_table()
+    rows = pa.array(np.arange(table.num_rows, dtype=np.int64) + p.offset)
+    record_keys = table.column("__record_key")
     identities = pa.table(
-        {
-            "row": table.column(p.hidden),
-            "record_key": table.column("__record_key"),
+        {  # one chunk per column: positions index straight into NumPy views of them
+            "row": rows,
+            "record_key": record_keys,
             "person_key": table.column("__person_key"),
+            "record_hash": table.column("__record_hash"),
+            "person_hash": table.column("__person_hash"),
         }
     )
-    data = table.drop_columns(["__record_key", "__person_key"])
-    return Prepared(data=data, identities=identities)
+    identities = identities.combine_chunks()
+    data = _dictionary_encoded(table.select(list(range(len(selects)))).combine_chunks())
+    data = data.append_column(p.hidden, rows)
+    unique = pc.count_distinct(record_keys, mode="all").as_py() == table.num_rows
+    return Prepared(data=data, identities=identities, unique_records=unique, offset=p.offset)
+
+
+def _dictionary_encoded(table: pa.Table) -> pa.Table:
+    """Text columns with few distinct values (boroughs, bands, names) as Arrow dictionaries:
+    DuckDB scans and groups them as codes, at a fraction of the cost of the text. The values,
+    and what a query sees, are unchanged."""
+    for i, column in enumerate(table.schema):
+        if not pa.types.is_string(column.type) or table.num_rows < 64:
+            continue
+        encoded = pc.dictionary_encode(table.column(i)).combine_chunks()
+        if len(encoded.dictionary) <= table.num_rows // 4:
+            table = table.set_column(i, column.name, encoded)
+    return table
 
 
 def _opt_out_conditions(
