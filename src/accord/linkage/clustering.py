@@ -57,7 +57,8 @@ def cluster(
     source_dataset_r, unique_id_r and match_probability.
 
     Examples:
-        >>> clusters = cluster(nodes, edges, threshold=0.95, duplicate_free=["camden/pupils"])  # doctest: +SKIP
+        >>> free = ["camden/pupils"]
+        >>> clusters = cluster(nodes, edges, threshold=0.95, duplicate_free=free)  # doctest: +SKIP
         >>> clusters.sizes()  # doctest: +SKIP
         {1: 3120, 2: 4410}
     """

@@ -24,6 +24,7 @@ import splink.comparison_level_library as cll
 from splink.internals.comparison_creator import ComparisonCreator
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 from splink.internals.comparison_library import CustomComparison
+from splink.internals.dialects import SplinkDialect
 
 from accord.catalogue.contract import Role
 from accord.linkage.source import CLEAR, KEYED
@@ -86,6 +87,27 @@ def build_comparisons(
 
 # -- shared levels ----------------------------------------------------------------------------
 
+SWAP_JW = 0.88  # each name of a swapped pair at least this similar to the other field
+
+
+class SwappedSimilar(ComparisonLevelCreator):
+    """Given and family names swapped, each side similar (Jaro-Winkler) rather than equal:
+    written with each engine's own similarity function, so it runs on DuckDB and Spark."""
+
+    def __init__(self, threshold: float = SWAP_JW) -> None:
+        self.threshold = threshold
+
+    def create_sql(self, sql_dialect: SplinkDialect) -> str:
+        jw = sql_dialect.jaro_winkler_function_name
+        t = self.threshold
+        return (
+            f"{jw}(given_name_l, family_name_r) >= {t} AND {jw}(family_name_l, given_name_r) >= {t}"
+        )
+
+    def create_label_for_charts(self) -> str:
+        return "given and family names swapped, with a typo"
+
+
 JW_HIGH, JW_LOW = 0.92, 0.80
 PLACE = "same place: "
 
@@ -106,8 +128,10 @@ def _given_agrees_somehow(roles: set[Role]) -> ComparisonLevelCreator:
         cll.ArrayIntersectLevel("given_group", 1),
         _initial(),
     ]
+    parts.append(cll.DamerauLevenshteinLevel("given_name", 1))
     if Role.family_name in roles:
         parts.append(cll.ColumnsReversedLevel("given_name", "family_name", symmetrical=True))
+        parts.append(SwappedSimilar())
     if Role.middle_name in roles:
         parts.append(_given_is_middle())
     return cll.Or(*parts)
@@ -122,7 +146,16 @@ def _given_is_middle() -> ComparisonLevelCreator:
 
 
 def _dob_agrees_somehow() -> ComparisonLevelCreator:
-    return cll.Or(cll.ExactMatchLevel("dob"), _dob_transposed(), _dob_two_of_three())
+    return cll.Or(
+        cll.ExactMatchLevel("dob"), _dob_transposed(), _dob_keystroke(), _dob_two_of_three()
+    )
+
+
+def _dob_keystroke() -> ComparisonLevelCreator:
+    # On the ISO text: one digit mistyped or two adjacent digits swapped (1985/1958).
+    return cll.DamerauLevenshteinLevel("dob", 1).configure(
+        label_for_charts="dates of birth one keystroke apart"
+    )
 
 
 def _dob_transposed() -> ComparisonLevelCreator:
@@ -185,11 +218,16 @@ def _given(roles: set[Role]) -> ComparisonCreator:
                 label_for_charts="given and family names swapped"
             )
         )
+        levels.append(SwappedSimilar())
     levels += [
         cll.ArrayIntersectLevel("given_group", 1).configure(
             label_for_charts="nickname of each other"
         ),
         cll.JaroWinklerLevel("given_name", JW_HIGH),
+        # Short names defeat Jaro-Winkler (Ali/Ai is 0.61): one keystroke catches them.
+        cll.DamerauLevenshteinLevel("given_name", 1).configure(
+            label_for_charts="given names one keystroke apart"
+        ),
         cll.JaroWinklerLevel("given_name", JW_LOW),
     ]
     if Role.middle_name in roles:
@@ -213,11 +251,16 @@ def _family(roles: set[Role]) -> ComparisonCreator:
                 label_for_charts="given and family names swapped"
             )
         )
+        levels.append(SwappedSimilar())
     levels += [
         cll.JaroWinklerLevel("family_name", JW_HIGH),
+        cll.DamerauLevenshteinLevel("family_name", 1).configure(
+            label_for_charts="family names one keystroke apart"
+        ),
         cll.CustomLevel(
             "length(family_name_l) >= 3 AND length(family_name_r) >= 3 AND "
-            "(strpos(family_name_l, family_name_r) > 0 OR strpos(family_name_r, family_name_l) > 0)",
+            "(strpos(family_name_l, family_name_r) > 0 "
+            "OR strpos(family_name_r, family_name_l) > 0)",
             "one family name contains the other (double-barrelled)",
             base_dialect_str="duckdb",
         ),
@@ -239,6 +282,7 @@ def _dob(roles: set[Role]) -> ComparisonCreator:
             cll.NullLevel("dob"),
             cll.ExactMatchLevel("dob"),
             _dob_transposed(),
+            _dob_keystroke(),
             _dob_two_of_three(),
             cll.ElseLevel(),
         ],
@@ -290,7 +334,7 @@ def _location(roles: set[Role]) -> ComparisonCreator:
     levels.append(cll.ElseLevel())
     return CustomComparison(
         output_column_name="location",
-        comparison_description="Location: UPRN, address and postcode (unit, sector, district, area)",
+        comparison_description="Location: UPRN, address, postcode (unit, sector, district, area)",
         comparison_levels=levels,
     )
 

@@ -4,7 +4,8 @@
     m: EM or labelled pairs) ─▶ predict ─▶ constrained clustering
 
 Examples:
-    >>> result = link([LinkSource("a/pupils", c1, t1), LinkSource("b/residents", c2, t2)])  # doctest: +SKIP
+    >>> sources = [LinkSource("a/pupils", c1, t1), LinkSource("b/residents", c2, t2)]
+    >>> result = link(sources)  # doctest: +SKIP
     >>> result.clusters.sizes()  # doctest: +SKIP
     {1: 1200, 2: 3800}
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import duckdb
@@ -26,9 +27,11 @@ from accord.linkage import blocking, household
 from accord.linkage.backends import make_db_api, to_arrow
 from accord.linkage.clustering import Clusters, NodeRef, cluster
 from accord.linkage.comparisons import build_comparisons, select_templates
+from accord.linkage.dialects import model_for_dialect
 from accord.linkage.floors import apply_floors
 from accord.linkage.prepare import LINK_ROLES, Prepared, prepare, source_roles
 from accord.linkage.source import LinkSource
+from accord.linkage.thresholds import choose_threshold
 
 log = logging.getLogger("accord.linkage")
 Progress = Callable[[str], None]
@@ -46,11 +49,16 @@ PAIR_COLUMNS = (
 class LinkConfig:
     """Thresholds and budgets of one linkage (probabilities of being the same person)."""
 
-    link_threshold: float = 0.95  # pairs at or above are linked
-    review_floor: float = 0.50  # pairs from here up to link_threshold go to review
+    # Pairs at or above link_threshold are linked; None chooses it from the model (the lowest
+    # threshold whose expected precision meets target_precision, see thresholds.py).
+    link_threshold: float | None = None
+    target_precision: float = 0.995
+    review_floor: float = 0.50  # pairs from here up to the link threshold go to review
     u_max_pairs: float = 2e6
-    em_max_pairs_note: str = ""
-    max_comparisons_per_record: float = 200.0  # a rule over this many per record is dropped
+    em_max_pairs: float = 2e7  # an EM session over more candidate pairs takes a narrower rule
+    # Budget of candidate pairs: rules are used in order while their running total stays under
+    # this many comparisons per input record.
+    max_comparisons_per_record: float = 200.0
     count_sample: float | None = None  # None: exact counts up to 200k records, else 5%
     seed: int = 42
     min_labels: int = 50  # accepted review pairs needed to train m from labels instead of EM
@@ -126,7 +134,8 @@ def encodings_of(sources: Sequence[LinkSource], roles: set[Role]) -> dict[Role, 
         seen = {s.encoding(role) for s in sources if role in source_roles(s)}
         if len(seen) > 1:
             raise InvalidInput(
-                f"The sources send {role.value} in different encodings ({', '.join(sorted(seen))}); "
+                f"The sources send {role.value} in different encodings "
+                f"({', '.join(sorted(seen))}); "
                 "they can only be compared when every source encodes it the same way"
             )
         result[role] = seen.pop() if seen else "clear"
@@ -214,9 +223,12 @@ def link(
     linker, db_api, rules = _linker(prepared, chosen, encodings, link_type, backend, config, model)
     n_records = sum(p.table.num_rows for p in prepared.values())
 
-    say("Counting comparisons per blocking rule")
     clock = time.perf_counter()
-    counts = count_rules(linker, rules, n_records, config)
+    if model is None:
+        say("Counting comparisons per blocking rule")
+        counts = count_rules(linker, rules, n_records, config)
+    else:  # a given model brings the rules its own run counted and kept
+        counts = [RuleCount(r.name, "", -1, -1, True, r.covers) for r in rules]
     timings["count"] = time.perf_counter() - clock
     kept = [r for r, c in zip(rules, counts, strict=True) if c.used]
     if len(kept) != len(rules):
@@ -248,6 +260,10 @@ def link(
     pairs = _canonical_pairs(pairs)
     timings["predict"] = time.perf_counter() - clock
 
+    if config.link_threshold is None:
+        chosen_threshold = choose_threshold(pairs, config.target_precision)
+        say(f"Link threshold {chosen_threshold:.3f} (expected precision {config.target_precision})")
+        config = replace(config, link_threshold=chosen_threshold)
     say("Clustering into people")
     clock = time.perf_counter()
     nodes = pa.concat_tables(
@@ -271,6 +287,9 @@ def link(
         "review_floor": config.review_floor,
         "household_weights": household_weights,
     }
+    # Saved in DuckDB's dialect whatever trained it: explanations and incremental matching
+    # score single pairs on DuckDB.
+    saved = model_for_dialect(saved, "duckdb")
     return LinkResult(
         model=saved,
         roles=sorted(chosen, key=lambda r: r.value),
@@ -307,7 +326,8 @@ def _linker(
         db_api._accord_frames = frames
     frames = db_api._accord_frames
     if model is not None:
-        settings = {k: v for k, v in model.items() if k != "accord"}
+        dialect = db_api.sql_dialect.sql_dialect_str
+        settings = {k: v for k, v in model_for_dialect(model, dialect).items() if k != "accord"}
         if rules is not None:
             settings["blocking_rules_to_generate_predictions"] = [
                 r.creator().get_blocking_rule(db_api.sql_dialect.sql_dialect_str).as_dict()
@@ -341,20 +361,17 @@ def count_rules(
     records = linker.blocking_analysis.count_comparisons_from_blocking_rules(
         [r.creator() for r in rules], record_sample_proportion=sample
     )
-    cap = config.max_comparisons_per_record * max(n_records, 1)
+    budget = config.max_comparisons_per_record * max(n_records, 1)
     result = []
+    total = 0
     for rule, record in zip(rules, records, strict=True):
-        marginal = int(record["marginal_comparison_count"])
-        cumulative = int(record["cumulative_comparison_count"])
+        marginal = int(record["marginal_comparison_count"])  # Splink scales samples up
+        # Rules come most specific first; a broad one is used only while the running total of
+        # comparisons stays within the budget.
+        used = total + marginal <= budget
+        total += marginal if used else 0
         result.append(
-            RuleCount(
-                rule.name,
-                record["blocking_rule"],
-                marginal,
-                cumulative,
-                marginal <= cap,
-                rule.covers,
-            )
+            RuleCount(rule.name, record["blocking_rule"], marginal, total, used, rule.covers)
         )
     return result
 
@@ -389,7 +406,16 @@ def train(
         frame = linker.table_management.register_table(labels, "__accord_labels", overwrite=True)
         linker.training.estimate_m_from_pairwise_labels(frame)
         return "labels"
-    for rule in blocking.training_rules(roles):
+    budget = config.em_max_pairs
+    for options in blocking.training_sessions(roles):
+        rule = options[-1]
+        for option in options[:-1]:
+            found = linker.blocking_analysis.count_comparisons_from_blocking_rules(
+                [option.creator()], record_sample_proportion=1.0
+            )[0]["marginal_comparison_count"]
+            if found <= budget:
+                rule = option
+                break
         say(f"EM training blocked on {rule.name.removeprefix('em:')}")
         linker.training.estimate_parameters_using_expectation_maximisation(
             rule.creator(), estimate_without_term_frequencies=True

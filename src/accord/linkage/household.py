@@ -34,6 +34,7 @@ from accord.linkage.comparisons import (
     HOUSEHOLD_GIVEN_CONFLICT,
     JW_LOW,
     PLACE,
+    SWAP_JW,
 )
 
 SMOOTHING = 200.0  # pseudo-pairs pulling a small measurement towards the model's assumption
@@ -73,6 +74,9 @@ def measure(tables: Iterable[pa.Table], roles: set[Role]) -> HouseholdMeasure:
         given_close = (
             f"(jaro_winkler_similarity(l.given_name, r.given_name) >= {JW_LOW} "
             "OR len(list_intersect(l.given_group, r.given_group)) > 0 "
+            "OR damerau_levenshtein(l.given_name, r.given_name) <= 1 "
+            f"OR (jaro_winkler_similarity(l.given_name, r.family_name) >= {SWAP_JW} AND "
+            f"jaro_winkler_similarity(l.family_name, r.given_name) >= {SWAP_JW}) "
             "OR l.given_name = r.family_name "
             "OR (substr(l.given_name, 1, 1) = substr(r.given_name, 1, 1) "
             "    AND (length(l.given_name) = 1 OR length(r.given_name) = 1)))"
@@ -81,6 +85,7 @@ def measure(tables: Iterable[pa.Table], roles: set[Role]) -> HouseholdMeasure:
         )
         dob_close = (
             "(l.dob = r.dob OR (l.dob_y = r.dob_y AND l.dob_m = r.dob_d AND l.dob_d = r.dob_m) "
+            "OR damerau_levenshtein(l.dob, r.dob) <= 1 "
             "OR (CASE WHEN l.dob_y = r.dob_y THEN 1 ELSE 0 END + CASE WHEN l.dob_m = r.dob_m "
             "THEN 1 ELSE 0 END + CASE WHEN l.dob_d = r.dob_d THEN 1 ELSE 0 END) = 2)"
             if has_dob
@@ -140,10 +145,10 @@ def apply(linker: object, found: HouseholdMeasure) -> dict[str, float]:
     if guard is None:
         return {}
     # Level positions are fixed by comparisons.py: 0 is the null level, 1 exact, then
-    # (date of birth) transposed and one-component-off.
+    # (date of birth) transposed, one keystroke apart and one-component-off.
     u_family = _u_sum(by_name.get("family_name"), (1,))
     u_place = _u_place(by_name.get("location"))
-    u_dob = _u_sum(by_name.get("date_of_birth"), (1, 2, 3))
+    u_dob = _u_sum(by_name.get("date_of_birth"), (1, 2, 3, 4))
     u_given = _u_sum(by_name.get("given_name"), (1,))
     joint = weight(found.households, found.pairs, u_family * u_place)
     weights = {

@@ -68,7 +68,9 @@ class IncrementalMatcher:
     ``population`` is the prepared records of the last run with a ``person_key`` column.
 
     Examples:
-        >>> matcher = IncrementalMatcher(model, tf, population, roles, rules, duplicate_free=set())  # doctest: +SKIP
+        >>> matcher = IncrementalMatcher(
+        ...     model, tf, population, roles, rules, duplicate_free=set()
+        ... )  # doctest: +SKIP
         >>> matcher.match(source, new_rows)[0].person_key  # doctest: +SKIP
         'P4Q7...'
     """
@@ -244,7 +246,8 @@ class IncrementalMatcher:
         if not persons:
             return set()
         rows = self.con.execute(
-            "SELECT DISTINCT person_key, source_dataset FROM pop WHERE person_key IN (SELECT unnest(?))",
+            "SELECT DISTINCT person_key, source_dataset FROM pop "
+            "WHERE person_key IN (SELECT unnest(?))",
             [persons],
         ).fetchall()
         return {(p, d) for p, d in rows}

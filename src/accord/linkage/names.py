@@ -14,10 +14,55 @@ from functools import lru_cache
 
 from nicknames import NickNamer
 
-TITLES = frozenset(["mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "lady", "lord", "rev", "revd", "master", "fr", "sr", "jr"])
+TITLES = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "mx",
+        "dr",
+        "prof",
+        "sir",
+        "dame",
+        "lady",
+        "lord",
+        "rev",
+        "revd",
+        "master",
+        "fr",
+        "sr",
+        "jr",
+    ]
+)
 # Particles that belong to the family name: "Al Rashid" is one family name, not a middle name.
 PARTICLES = frozenset(
-    ["al", "el", "ul", "abu", "bin", "ibn", "bint", "van", "von", "der", "den", "de", "da", "di", "du", "del", "della", "le", "la", "mc", "mac", "o", "ap", "st"]
+    [
+        "al",
+        "el",
+        "ul",
+        "abu",
+        "bin",
+        "ibn",
+        "bint",
+        "van",
+        "von",
+        "der",
+        "den",
+        "de",
+        "da",
+        "di",
+        "du",
+        "del",
+        "della",
+        "le",
+        "la",
+        "mc",
+        "mac",
+        "o",
+        "ap",
+        "st",
+    ]
 )
 _NOT_LETTERS = re.compile(r"[^a-z ]+")
 _SPACES = re.compile(r"\s+")

@@ -182,7 +182,8 @@ def prepare(
 
     join = ""
     if full_name:
-        join = f"LEFT JOIN __full_names AS fn ON fn.raw = CAST(__raw.{_q(full_name[0].name)} AS VARCHAR)"
+        raw_name = f"CAST(__raw.{_q(full_name[0].name)} AS VARCHAR)"
+        join = f"LEFT JOIN __full_names AS fn ON fn.raw = {raw_name}"
     inner = ",\n  ".join(f"{sql} AS {_q(name)}" for name, sql in select.items())
     con.execute(f"CREATE OR REPLACE TEMP TABLE __stage AS SELECT {inner} FROM __raw {join}")
 
@@ -208,7 +209,8 @@ def prepare(
     nhs_fields = by_role.get(Role.nhs_number)
     if "nhs_number" in select and nhs_fields and source.encoding(Role.nhs_number) == CLEAR:
         given = con.execute(
-            f"SELECT count(*) FROM __raw WHERE nullif(trim(CAST({_q(nhs_fields[0].name)} AS VARCHAR)), '')"
+            "SELECT count(*) FROM __raw WHERE "
+            f"nullif(trim(CAST({_q(nhs_fields[0].name)} AS VARCHAR)), '')"
             " IS NOT NULL"
         ).fetchall()[0][0]
         invalid = given - (table.num_rows - table.column("nhs_number").null_count)
@@ -241,7 +243,8 @@ def _fold(expr: str) -> str:
 
 def _tokens(expr: str) -> str:
     titles = ", ".join(f"'{t}'" for t in sorted(TITLES))
-    return f"list_filter(string_split({_fold(expr)}, ' '), lambda t: t <> '' AND NOT list_contains([{titles}], t))"
+    keep = f"lambda t: t <> '' AND NOT list_contains([{titles}], t)"
+    return f"list_filter(string_split({_fold(expr)}, ' '), {keep})"
 
 
 def _nhs_sql(expr: str) -> str:
@@ -291,9 +294,10 @@ def _postcode_sql(expr: str | None, clear: bool) -> dict[str, str]:
     c = f"regexp_replace(upper({expr}), '[^A-Z0-9]', '', 'g')"
     uk = f"regexp_matches({c}, '^[A-Z]{{1,2}}[0-9][A-Z0-9]?[0-9][A-Z]{{2}}$')"
     outward = f"left({c}, length({c}) - 3)"
+    inward = f"right({c}, 3)"
     return {
-        "postcode": f"nullif(CASE WHEN {uk} THEN {outward} || ' ' || right({c}, 3) ELSE {c} END, '')",
-        "postcode_sector": f"CASE WHEN {uk} THEN {outward} || ' ' || substr(right({c}, 3), 1, 1) END",
+        "postcode": f"nullif(CASE WHEN {uk} THEN {outward} || ' ' || {inward} ELSE {c} END, '')",
+        "postcode_sector": f"CASE WHEN {uk} THEN {outward} || ' ' || substr({inward}, 1, 1) END",
         "postcode_district": f"CASE WHEN {uk} THEN {outward} END",
         "postcode_area": f"CASE WHEN {uk} THEN regexp_extract({c}, '^[A-Z]+') END",
     }
@@ -379,7 +383,8 @@ def _register_name_groups(con: duckdb.DuckDBPyConnection) -> None:
 
 def _register_full_names(con: duckdb.DuckDBPyConnection, raw: pa.Table, spec: FieldSpec) -> None:
     values = con.execute(
-        f"SELECT DISTINCT CAST({_q(spec.name)} AS VARCHAR) FROM __raw WHERE {_q(spec.name)} IS NOT NULL"
+        f"SELECT DISTINCT CAST({_q(spec.name)} AS VARCHAR) FROM __raw "
+        f"WHERE {_q(spec.name)} IS NOT NULL"
     ).fetchall()
     rows = [(v[0], *split_full_name(v[0])) for v in values]
     table = pa.table(

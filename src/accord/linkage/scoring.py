@@ -15,6 +15,8 @@ from splink.internals.realtime import compare_records
 from splink.internals.settings_creator import SettingsCreator
 from splink.internals.waterfall_chart import records_to_waterfall_data
 
+from accord.linkage.dialects import model_for_dialect
+
 TF_COLUMNS = ("given_name", "family_name", "postcode")
 
 
@@ -30,7 +32,8 @@ def term_frequencies(tables: list[pa.Table]) -> pa.Table:
                 f"SELECT {column} AS v FROM __t{i}" for i in range(len(tables))
             )
             parts.append(
-                f"SELECT '{column}' AS column_name, v AS value, count(*) / sum(count(*)) OVER () AS tf "
+                f"SELECT '{column}' AS column_name, v AS value, "
+                "count(*) / sum(count(*)) OVER () AS tf "
                 f"FROM ({union}) WHERE v IS NOT NULL GROUP BY v"
             )
     if not parts:
@@ -57,6 +60,7 @@ class Scorer:
     def __init__(self, model: dict[str, Any], tf: pa.Table | None = None) -> None:
         from splink import DuckDBAPI
 
+        model = model_for_dialect(model, "duckdb")
         self.model = {k: v for k, v in model.items() if k != "accord"}
         self.accord = model.get("accord", {})
         self.db_api = DuckDBAPI(connection=duckdb.connect())
@@ -108,7 +112,8 @@ class Scorer:
         # a long incremental session does not accumulate views.
         con = self.db_api.duckdb_con
         names = con.execute(
-            "SELECT view_name FROM duckdb_views() WHERE view_name LIKE '__splink__compare_records_%'"
+            "SELECT view_name FROM duckdb_views() "
+            "WHERE view_name LIKE '__splink__compare_records_%'"
         ).fetchall()
         for (name,) in names:
             con.unregister(name)

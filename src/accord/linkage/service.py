@@ -46,6 +46,7 @@ from accord.linkage.models import (
     ReviewRow,
 )
 from accord.linkage.records import LinkRun, LinkStatus, ReviewItem, parse_record, record_text
+from accord.linkage.scope import Share, filter_shared, read_shared, shares_of
 from accord.linkage.scoring import Scorer, term_frequencies
 from accord.linkage.source import LinkSource
 
@@ -93,7 +94,8 @@ class Linkage:
         ``roles`` may be given instead (e.g. before agreements are set up in a test trust).
         """
         refs, permitted, agreement_version = self._spec(agreement_id, datasets, roles)
-        sources = [self._source(ref) for ref in refs]
+        shares = self._shares(agreement_id, agreement_version)
+        sources = [self._source(ref, shares.get(ref)) for ref in refs]
         accepted, rejected = self._decisions(agreement_id)
         result = link(
             sources,
@@ -120,13 +122,34 @@ class Linkage:
         version = agreements.status(agreement_id).in_force_version
         return refs, [Role(r) for r in allowed], version
 
-    def _source(self, ref: str) -> LinkSource:
+    def _shares(self, agreement_id: str, agreement_version: int | None) -> dict[str, Share]:
+        """What the agreement in force shares of each dataset (nothing to cut without one)."""
+        if agreement_version is None:
+            return {}
+        return shares_of(self.trust.agreements.get(agreement_id, agreement_version).datasets)
+
+    def sources(self, agreement_id: str) -> list[LinkSource]:
+        """What a run under an active agreement reads: for each dataset, only the fields the
+        agreement shares (and the record key) of the rows inside its row scope.
+
+        Examples:
+            >>> sources = trust.linkage.sources("fsm-camden-islington")  # doctest: +SKIP
+            >>> [s.read().num_rows for s in sources]  # doctest: +SKIP
+            [412, 20113]
+        """
+        refs, _, version = self._spec(agreement_id, None, None)
+        shares = self._shares(agreement_id, version)
+        return [self._source(ref, shares.get(ref)) for ref in refs]
+
+    def _source(self, ref: str, share: Share | None = None) -> LinkSource:
         contract = self.trust.catalogue.contract(ref)
         try:
             path = self.trust.ingest.version_path(ref)
         except ModuleNotFoundError:  # pragma: no cover - ingest not in this build
             path = self.trust.home / self.trust.catalogue.version(ref).path
-        return LinkSource(ref, contract, path)
+        if share is None:
+            return LinkSource(ref, contract, path)
+        return LinkSource(ref, contract, read_shared(ref, contract, path, share))
 
     def _record_run(
         self,
@@ -387,7 +410,8 @@ class Linkage:
             )
         if row is None:
             raise NotFound(
-                f"Agreement {agreement_id} has not been linked yet: run accord link run {agreement_id}"
+                f"Agreement {agreement_id} has not been linked yet: "
+                f"run accord link run {agreement_id}"
             )
         return row
 
@@ -624,7 +648,8 @@ class Linkage:
         path = self.keys_path(agreement_id)
         if path is None:
             raise NotFound(
-                f"Agreement {agreement_id} has no person keys yet: run accord link run {agreement_id}"
+                f"Agreement {agreement_id} has no person keys yet: "
+                f"run accord link run {agreement_id}"
             )
         keys = pq.read_table(path)
         datasets = keys.column("dataset").to_pylist()
@@ -693,10 +718,13 @@ class Linkage:
         """Match records that arrived by upsert against the agreement's people without a re-run:
         each gets a person key (and a review entry when its best link is doubtful)."""
         matcher = self.matcher(agreement_id)
-        source = LinkSource(ref, self.trust.catalogue.contract(ref), rows)
-        matches = matcher.match(source)
-        created = [m.person_key for m in matches if m.matched is None or m.review]
         run = self._latest_full_run(agreement_id)
+        contract = self.trust.catalogue.contract(ref)
+        share = self._shares(agreement_id, run.agreement_version).get(ref)
+        if share is not None:  # records outside the agreement's scope are not shared
+            rows = filter_shared(rows, contract, share)
+        matches = matcher.match(LinkSource(ref, contract, rows))
+        created = [m.person_key for m in matches if m.matched is None or m.review]
         number = self._next_run(agreement_id)
         out = self.folder(agreement_id) / f"run-{number:04d}"
         out.mkdir(parents=True, exist_ok=True)

@@ -59,8 +59,9 @@ def run(
         )
     console.print(rules)
     console.print(
-        f"Run {result.number} of {agreement}: {result.records:,} records, {result.pairs:,} scored pairs, "
-        f"{result.clusters:,} people; {result.keys_created:,} new keys, {result.keys_retired:,} retired; "
+        f"Run {result.number} of {agreement}: {result.records:,} records, "
+        f"{result.pairs:,} scored pairs, {result.clusters:,} people; "
+        f"{result.keys_created:,} new keys, {result.keys_retired:,} retired; "
         f"{result.review_added:,} pairs added to the review queue (model v{result.model_version}, "
         f"trained from {summary.get('trained_from')})."
     )
@@ -92,8 +93,8 @@ def status(ctx: typer.Context, agreement: str = typer.Argument(...)) -> None:
         ("model", f"v{found.model_version} ({found.model_path})"),
         ("datasets", ", ".join(run.datasets)),
         ("identifier roles", ", ".join(run.roles)),
-        ("link threshold", f"match probability >= {run.link_threshold}"),
-        ("review band", f"{run.review_floor} <= p < {run.link_threshold}"),
+        ("link threshold", f"match probability >= {run.link_threshold:.3f}"),
+        ("review band", f"{run.review_floor} <= p < {run.link_threshold:.3f}"),
         ("records", f"{run.records:,}"),
         ("scored pairs", f"{run.pairs:,}"),
         ("people (clusters)", f"{run.clusters:,}"),
@@ -184,7 +185,8 @@ def explain(
         )
     console.print(table)
     console.print(
-        f"Match weight {found.match_weight:+.2f} bits: match probability {found.match_probability:.4f}."
+        f"Match weight {found.match_weight:+.2f} bits: "
+        f"match probability {found.match_probability:.4f}."
     )
 
 
