@@ -8,6 +8,8 @@ refuse early, with a reason, before a service is called.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from accord.catalogue.models import User
 from accord.errors import PermissionDenied
 
@@ -47,3 +49,59 @@ def may_manage_data(user: User, member: str) -> bool:
 
 def manage_data(user: User, member: str, action: str) -> None:
     require_member(user, member, ("data-owner", "admin"), action)
+
+
+# -- linkage -------------------------------------------------------------------------------------
+# Linkage shows people's identifiers side by side, so reviewing is for those who answer for the
+# data: the data owners of the agreement's controllers, and the trust's administrators. Analysts
+# see how the linkage went (counts, thresholds, the weights chart) but not the records. A member
+# that is not a party to the agreement sees nothing of its linkage.
+
+LINKAGE_REVIEWER_ROLES = ("data-owner",)
+
+
+def may_see_linkage(user: User, controllers: Sequence[str], recipients: Sequence[str]) -> bool:
+    """Whether ``user`` may see an agreement's linkage status: an admin, or anyone acting for a
+    party (controller or recipient) to it."""
+    return user.has_role("admin") or user.member in controllers or user.member in recipients
+
+
+def see_linkage(
+    user: User, agreement_id: str, controllers: Sequence[str], recipients: Sequence[str]
+) -> None:
+    if not may_see_linkage(user, controllers, recipients):
+        parties = ", ".join(sorted({*controllers, *recipients})) or "none"
+        raise PermissionDenied(
+            f"The linkage of {agreement_id} is seen only by its parties ({parties}) and the "
+            f"trust's administrators; {user.email} acts for {user.member}",
+        )
+
+
+def may_review_linkage(user: User, controllers: Sequence[str]) -> bool:
+    """Whether ``user`` may run an agreement's linkage, see its review queue and the records of
+    a pair, and accept or reject pairs: an admin, or a data owner of one of its controllers."""
+    if user.has_role("admin"):
+        return True
+    return user.member in controllers and any(user.has_role(r) for r in LINKAGE_REVIEWER_ROLES)
+
+
+def review_linkage(user: User, agreement_id: str, controllers: Sequence[str], action: str) -> None:
+    """Refuse unless ``user`` may review the linkage of ``agreement_id`` (see
+    ``may_review_linkage``).
+
+    Examples:
+        >>> review_linkage(user, "fsm-camden-islington", ["camden", "islington"],
+        ...                "accept or reject a pair")  # doctest: +SKIP
+    """
+    if may_review_linkage(user, controllers):
+        return
+    if user.member not in controllers:
+        raise PermissionDenied(
+            f"To {action} you must be a data owner of a controller of {agreement_id} "
+            f"({', '.join(controllers) or 'none'}) or an admin; {user.email} acts for "
+            f"{user.member}",
+        )
+    raise PermissionDenied(
+        f"To {action} you need the data-owner or admin role: linkage review shows people's "
+        f"identifiers; {user.email} has {', '.join(user.roles) or 'none'}",
+    )
