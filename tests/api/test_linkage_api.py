@@ -156,18 +156,8 @@ def _queue(client: TestClient, token: str, **params: object) -> dict:
 # -- runs ------------------------------------------------------------------------------------
 
 
-def test_a_controllers_data_owner_runs_linkage_and_gets_person_keys(
-    trust: Trust, backend: str, request: pytest.FixtureRequest
-) -> None:
+def test_a_controllers_data_owner_runs_linkage_and_gets_person_keys(trust: Trust) -> None:
     # On both metadata backends: the run is recorded in the store.
-    if backend == "postgresql":
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="Linkage.status() groups by `status = 'open'` with a bound parameter, "
-                "which PostgreSQL refuses (GroupingError); a fix in accord.linkage.service",
-                strict=True,
-            )
-        )
     people = build_linkage_world(trust, households=30)
     with TestClient(create_app(trust, web=False)) as client:
         response = client.post(f"{BASE}/runs", headers=bearer(people.islington_owner), json={})

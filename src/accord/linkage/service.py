@@ -577,13 +577,15 @@ class Linkage:
                 .order_by(LinkModelRow.version.desc())
                 .limit(1)
             )
-            counts = dict(
-                session.execute(
-                    select(ReviewRow.status == "open", func.count())
-                    .where(ReviewRow.agreement == agreement_id)
-                    .group_by(ReviewRow.status == "open")
-                ).all()
-            )
+            # Group by the status itself: PostgreSQL will not group by a bound comparison.
+            by_status = session.execute(
+                select(ReviewRow.status, func.count())
+                .where(ReviewRow.agreement == agreement_id)
+                .group_by(ReviewRow.status)
+            ).all()
+            counts = {True: 0, False: 0}
+            for status, count in by_status:
+                counts[status == "open"] += count
             keys = session.scalar(
                 select(func.count())
                 .select_from(PersonKeyRow)
