@@ -179,3 +179,70 @@ def test_a_pattern_the_engine_cannot_run_is_refused_naming_the_field(
     with pytest.raises(InvalidInput, match="Field 'x'"):
         trust.ingest.ingest(ref, write(f"{HEADER},x\nP1,Ann,1,a\n"))
     assert trust.catalogue.versions(ref) == []
+
+
+def test_a_duplicate_composite_key_names_its_first_good_row(trust, dataset, write) -> None:
+    ref = dataset(
+        contract_with({"name": "term", "type": "integer"}, primary_key=["pupil_id", "term"])
+    )
+    text = "pupil_id,name,age,term\nP1,Ann,x,1\nP1,Ann,1,1\nP1,Ann,2,2\nP1,Bob,3,1\n"
+    result = trust.ingest.ingest(ref, write(text))
+    q = trust.ingest.quarantine(ref).to_pylist()
+    # Row 1 is bad (age), so row 2 is the first good row with key (P1, 1); row 4 repeats it.
+    assert lines_for(q) == [(1, "age", "type"), (4, "pupil_id+term", "primary_key")]
+    assert q[1]["reason"] == "duplicate primary key of row 2" and q[1]["name"] == "Bob"
+    assert result.row_count == 2
+
+
+def test_a_missing_unique_value_is_not_a_duplicate(trust, dataset, write) -> None:
+    field = {"type": "string", "constraints": {"unique": True}}
+    result, q = ingest_one_field(trust, dataset, write, field, ["", "a", "", "a"])
+    assert lines_for(q) == [(4, "x", "unique")]
+    assert result.rows_accepted == 3
+
+
+def test_a_trust_can_add_a_set_rule_over_the_good_rows(trust, dataset, write) -> None:
+    from accord.ingest.rules import RULES, Finding, register_rule
+
+    @register_rule("one_per_name", stage="set")
+    def one_per_name(t):  # type: ignore[no-untyped-def]
+        if t.field.name != "name":
+            return None
+        last = f"max(__row) OVER (PARTITION BY {t.text})"
+        return Finding(f"__row <> {last}", "not the latest row for this name")
+
+    try:
+        ref = dataset()
+        trust.ingest.ingest(ref, write(f"{HEADER}\nP1,Ann,1\nP2,Ann,2\nP3,Bob,x\nP4,Bob,4\n"))
+        q = trust.ingest.quarantine(ref).to_pylist()
+        assert lines_for(q) == [(1, "name", "one_per_name"), (3, "age", "type")]
+    finally:
+        del RULES["one_per_name"]
+
+
+def test_good_rows_keep_the_order_of_the_file(trust, dataset, write) -> None:
+    ref = dataset()
+    ids = [f"P{(i * 7919) % 5000:04d}" for i in range(5000)]  # a shuffled order, no repeats
+    lines = [HEADER] + [f"{pid},Ann,{'x' if n % 97 == 0 else n % 90}" for n, pid in enumerate(ids)]
+    result = trust.ingest.ingest(ref, write("\n".join(lines) + "\n"))
+    stored = [r["pupil_id"] for r in trust.ingest.read_version(ref).to_pylist()]
+    assert stored == [pid for n, pid in enumerate(ids) if n % 97 != 0]
+    assert result.rows_quarantined == len(range(0, 5000, 97))
+
+
+@pytest.mark.slow
+def test_good_rows_keep_the_order_of_a_large_file(sqlite_trust, tmp_path) -> None:
+    # Several of DuckDB's row groups (122,880 rows), read and written by parallel threads.
+    sqlite_trust.catalogue.add_member("camden", "Camden")
+    ref = sqlite_trust.catalogue.register_dataset(contract_with()).ref
+    rows = 400_000
+    lines = [HEADER]
+    for n in range(rows):
+        key = n - 1 if n % 1000 == 999 else n  # a later duplicate of the row before
+        lines.append(f"P{key:07d},Ann,{'x' if n % 1000 == 500 else n % 90}")
+    path = tmp_path / "large.csv"
+    path.write_text("\n".join(lines) + "\n")
+    result = sqlite_trust.ingest.ingest(ref, path)
+    stored = sqlite_trust.ingest.read_version(ref).column("pupil_id").to_pylist()
+    assert result.rows_quarantined == 2 * (rows // 1000)
+    assert stored == sorted(stored) and len(set(stored)) == len(stored)

@@ -235,7 +235,12 @@ def _citizen_report(
         return None
     dob = person["date_of_birth"]
     if story.citizen_from.startswith("nhs/"):
-        ids = Identifiers(nhs_number=person["nhs_number"], date_of_birth=dob)
+        ids = Identifiers(
+            nhs_number=f"{person['nhs_number']:010d}"
+            if isinstance(person["nhs_number"], int)
+            else person["nhs_number"],
+            date_of_birth=dob,
+        )
         how = "their NHS number and date of birth"
     else:
         ids = Identifiers(

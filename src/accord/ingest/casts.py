@@ -103,33 +103,62 @@ def date_shape(spec: FieldSpec) -> str | None:
     return strptime_shape(spec.format)
 
 
-def text_expr(spec: FieldSpec, raw: str, missing_values: list[str]) -> str:
-    """The cleaned text of a value: NULL when missing, normalised for its identifier role."""
-    missing = [m for m in missing_values]
-    tests = [f"{raw} IS NULL"]
-    if missing:
-        tests.append(f"{raw} IN ({lit_list(missing)})")
-    if "" in missing:
-        # A cell holding only spaces is as empty as an empty one (a common spreadsheet export);
-        # trim only values that start with a space, as trimming every value is costly.
-        tests.append(f"(ascii({raw}) <= 32 AND trim({raw}) = '')")
-    text = f"CASE WHEN {' OR '.join(tests)} THEN NULL ELSE {raw} END"
+def clean_expr(raw: str, missing_values: list[str]) -> str:
+    """A raw text value, or NULL when it is one of the contract's missing values."""
+    others = [m for m in missing_values if m != ""]
+    whens = [f"WHEN {raw} IN ({lit_list(others)}) THEN NULL"] if others else []
+    if "" in missing_values:
+        # A cell holding only spaces is as empty as an empty one (a common spreadsheet export).
+        # Most values start with a visible character (a first byte above '!', compared as
+        # bytes, which is cheap) and are settled by that; only the rest are trimmed.
+        whens += [f"WHEN {raw} >= '!' THEN {raw}", f"WHEN trim({raw}) = '' THEN NULL"]
+    return f"CASE {' '.join(whens)} ELSE {raw} END" if whens else raw
+
+
+def normalise_expr(spec: FieldSpec, text: str) -> str:
+    """A cleaned text value normalised for its identifier role (itself for other fields)."""
     if spec.role == Role.nhs_number:
-        # replace() is far cheaper than a regular expression on every row.
-        return f"replace(replace(trim({text}), ' ', ''), '-', '')"
+        # Most numbers are written without separators: replace only where there are some.
+        return (
+            f"CASE WHEN contains({text}, ' ') OR contains({text}, '-') "
+            f"THEN replace(replace({text}, ' ', ''), '-', '') ELSE {text} END"
+        )
     if spec.role == Role.postcode:
+        # Upper case with one space before the inward code. A postcode already written so
+        # (the usual case) is kept as it is, without rebuilding it.
+        written_well = (
+            f"length({text}) BETWEEN 6 AND 8 AND strpos({text}, ' ') = length({text}) - 3 "
+            f"AND NOT contains(right({text}, 3), ' ') AND {text} = upper({text})"
+        )
         squeezed = f"replace(upper({text}), ' ', '')"
         return (
-            f"CASE WHEN length({squeezed}) BETWEEN 5 AND 7 "
+            f"CASE WHEN {written_well} THEN {text} "
+            f"WHEN length({squeezed}) BETWEEN 5 AND 7 "
             f"THEN left({squeezed}, length({squeezed}) - 3) || ' ' || right({squeezed}, 3) "
             f"ELSE {squeezed} END"
         )
     return text
 
 
-def typed_expr(spec: FieldSpec, text: str) -> str:
-    """The typed value of a cleaned text value (NULL when it is not of the field's type)."""
-    t = f"trim({text})"
+def text_expr(spec: FieldSpec, raw: str, missing_values: list[str]) -> str:
+    """The cleaned text of a value: NULL when missing, normalised for its identifier role."""
+    return normalise_expr(spec, clean_expr(raw, missing_values))
+
+
+def text_keeps_raw(spec: FieldSpec) -> bool:
+    """Whether a field's cleaned text is always its raw text or NULL (no normalising role)."""
+    return spec.role not in (Role.nhs_number, Role.postcode)
+
+
+def trimmed(text: str) -> str:
+    """``trim(text)``, which DuckDB computes (a copy) only where there is a space to remove."""
+    return f"CASE WHEN prefix({text}, ' ') OR suffix({text}, ' ') THEN trim({text}) ELSE {text} END"
+
+
+def typed_expr(spec: FieldSpec, text: str, *, is_trimmed: bool = False) -> str:
+    """The typed value of a cleaned text value (NULL when it is not of the field's type);
+    ``is_trimmed`` says ``text`` has no surrounding spaces already."""
+    t = text if is_trimmed else f"trim({text})"
     match spec.type:
         case "string":
             return text

@@ -1,5 +1,6 @@
-"""Read a source into a DuckDB table ``raw``: CSV (any common encoding and delimiter), Parquet,
-JSON Lines, or an Arrow table already in memory.
+"""Open a source for checking: CSV (any common encoding and delimiter), Parquet, JSON Lines, or
+an Arrow table already in memory. Nothing is copied here: each reader gives the DuckDB relation
+(a table function over the file) that checking reads once, in a single pass.
 
 CSV is read with every column as text, so that the contract, not a guess, decides each type.
 UTF-8 (with or without a BOM) and UTF-16 with a BOM are read by DuckDB directly; other
@@ -24,7 +25,7 @@ import pyarrow as pa
 from accord.catalogue.contract import Contract
 from accord.errors import InvalidInput, Unreadable
 from accord.ingest.progress import Progress
-from accord.ingest.sql import ident, lit
+from accord.ingest.sql import lit
 from accord.ingest.validate import SourceColumn
 
 HEAD_BYTES = 256 * 1024
@@ -36,13 +37,16 @@ _CHUNK = 4 * 1024 * 1024
 
 @dataclass
 class Loaded:
-    """What was read: the format and dialect, and the columns of table ``raw``."""
+    """What is read: the format and dialect, the source's columns, and the DuckDB relation that
+    reads it (``relation``; ``kind`` names the format in messages)."""
 
     name: str
     format: str
     columns: list[SourceColumn]
     encoding: str | None = None
     delimiter: str | None = None
+    relation: str = ""
+    kind: str = ""
 
 
 @dataclass
@@ -61,7 +65,8 @@ def load(
     workdir: Path,
     progress: Progress,
 ) -> tuple[Loaded, ColumnMatch]:
-    """Read ``source`` into table ``raw`` (only the columns the contract names)."""
+    """Open ``source``: its columns matched to the contract's fields, and the relation that
+    reads it (an Arrow table is registered on ``con`` as ``__arrow_source``)."""
     if isinstance(source, pa.Table):
         return _load_arrow(con, source, contract)
     path = Path(source)
@@ -75,9 +80,9 @@ def load(
         raise Unreadable(f"{path.name} is empty: there is no header and no data")
     kind = detect_format(path, head)
     if kind == "parquet":
-        return _load_parquet(con, path, contract, progress)
+        return _load_parquet(con, path, contract)
     if kind == "jsonl":
-        return _load_json(con, path, head, contract, progress)
+        return _load_json(con, path, head, contract)
     return _load_csv(con, path, head, contract, workdir, progress)
 
 
@@ -223,19 +228,17 @@ def _load_csv(
         "normalize_names=false, null_padding=false, skip=0)"
     )
     loaded = Loaded(path.name, "csv", [], encoding=encoding, delimiter=delimiter)
-    return _materialise(con, reader, loaded, contract, progress, "CSV")
+    return _describe(con, reader, loaded, contract, "CSV")
 
 
 # -- Parquet, JSON Lines, Arrow ------------------------------------------------------------------
 
 
 def _load_parquet(
-    con: duckdb.DuckDBPyConnection, path: Path, contract: Contract, progress: Progress
+    con: duckdb.DuckDBPyConnection, path: Path, contract: Contract
 ) -> tuple[Loaded, ColumnMatch]:
     reader = f"read_parquet({lit(path)})"
-    return _materialise(
-        con, reader, Loaded(path.name, "parquet", []), contract, progress, "Parquet"
-    )
+    return _describe(con, reader, Loaded(path.name, "parquet", []), contract, "Parquet")
 
 
 def _json_keys(head: bytes, name: str) -> list[str]:
@@ -258,7 +261,7 @@ def _json_keys(head: bytes, name: str) -> list[str]:
 
 
 def _load_json(
-    con: duckdb.DuckDBPyConnection, path: Path, head: bytes, contract: Contract, progress: Progress
+    con: duckdb.DuckDBPyConnection, path: Path, head: bytes, contract: Contract
 ) -> tuple[Loaded, ColumnMatch]:
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"["):
@@ -277,34 +280,20 @@ def _load_json(
             match.mapping[name] = SourceColumn(name)
     match.missing_optional = []
     _check_required(contract, match, path.name)
-    selected = {c.name for c in match.mapping.values() if c is not None}
-    select = ", ".join(ident(k) for k in wanted if k in selected)
-    with progress.stage("reading", 0.05, 0.45):
-        try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE raw AS SELECT {select} FROM {reader}")
-        except duckdb.Error as exc:
-            raise Unreadable(f"{path.name} could not be read as JSON Lines: {_short(exc)}") from exc
-    return Loaded(path.name, "jsonl", list(match.mapping.values())), match  # type: ignore[arg-type]
+    loaded = Loaded(path.name, "jsonl", present, relation=reader, kind="JSON Lines")
+    return loaded, match
 
 
 def _load_arrow(
     con: duckdb.DuckDBPyConnection, table: pa.Table, contract: Contract
 ) -> tuple[Loaded, ColumnMatch]:
+    # Registered for the whole ingest: checking reads it; closing the connection releases it.
     con.register("__arrow_source", table)
-    try:
-        loaded = Loaded("arrow table", "arrow", [])
-        return _materialise(con, "__arrow_source", loaded, contract, None, "Arrow")
-    finally:
-        con.unregister("__arrow_source")
+    return _describe(con, "__arrow_source", Loaded("arrow table", "arrow", []), contract, "Arrow")
 
 
-def _materialise(
-    con: duckdb.DuckDBPyConnection,
-    reader: str,
-    loaded: Loaded,
-    contract: Contract,
-    progress: Progress | None,
-    kind: str,
+def _describe(
+    con: duckdb.DuckDBPyConnection, reader: str, loaded: Loaded, contract: Contract, kind: str
 ) -> tuple[Loaded, ColumnMatch]:
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
@@ -313,18 +302,13 @@ def _materialise(
     loaded.columns = [SourceColumn(str(row[0]), str(row[1])) for row in described]
     match = match_columns(contract, loaded.columns)
     _check_required(contract, match, loaded.name)
-    selected = [c for c in match.mapping.values() if c is not None]
-    select = ", ".join(ident(c.name) for c in selected)
-    statement = f"CREATE OR REPLACE TEMP TABLE raw AS SELECT {select} FROM {reader}"
-    try:
-        if progress is None:
-            con.execute(statement)
-        else:
-            with progress.stage("reading", 0.05, 0.45):
-                con.execute(statement)
-    except duckdb.Error as exc:
-        raise Unreadable(f"{loaded.name} could not be read as {kind}: {_short(exc)}") from exc
+    loaded.relation, loaded.kind = reader, kind
     return loaded, match
+
+
+def unreadable(loaded: Loaded, error: Exception) -> Unreadable:
+    """The refusal for a source DuckDB failed to read while checking it."""
+    return Unreadable(f"{loaded.name} could not be read as {loaded.kind}: {_short(error)}")
 
 
 # -- matching columns to fields ------------------------------------------------------------------

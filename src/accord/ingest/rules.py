@@ -3,7 +3,10 @@
 A rule looks at one contract field (a :class:`Target`) and returns a :class:`Finding` — a DuckDB
 SQL boolean that is true for a bad row, and the reason shown to the data owner — or ``None``
 when it does not apply to that field. Row rules see one row at a time; *set* rules (uniqueness)
-see all rows that passed the row rules and may use window functions.
+see all rows that passed the row rules and may use window functions. A set rule about repeated
+values names them as its ``key``: the repeats are then found with a hash aggregate over the key
+alone (far cheaper than a window over every row), and its SQL may use ``__first``, the number
+of the first good row with the same key.
 
 A trust adds its own check the same way the built-ins are added:
 
@@ -64,13 +67,17 @@ class Finding:
 
     ``reason`` is the text counted and shown; ``reason_sql`` (optional) a SQL expression giving
     a more precise reason per row, e.g. "duplicate of row 17". ``field`` overrides the field
-    named in quarantine (e.g. "family_name+date_of_birth" for a composite key).
+    named in quarantine (e.g. "family_name+date_of_birth" for a composite key). ``key`` (set
+    rules only) lists the SQL values whose repeats the rule is about; ``bad`` and
+    ``reason_sql`` are then evaluated only on rows whose key repeats, with ``__first`` the
+    number of the first good row holding that key.
     """
 
     bad: str
     reason: str
     reason_sql: str | None = None
     field: str | None = None
+    key: tuple[str, ...] | None = None
 
 
 RuleFunction = Callable[[Target], Finding | None]
@@ -210,10 +217,14 @@ def max_length(t: Target) -> Finding | None:
 
 def nhs_number_valid(number: str) -> str:
     """SQL: true when ``number`` (a BIGINT of ten digits) ends in the NHS mod-11 check digit of
-    its first nine digits; integer arithmetic, as this runs on every row."""
+    its first nine digits; integer arithmetic, as this runs on every row.
+
+    The check digit is ``11 - (w mod 11)`` (11 read as 0, and 10 meaning "no valid number")
+    for ``w`` the weighted sum of the first nine digits; that is the same as ``w`` plus the
+    last digit being a multiple of 11 (a last digit cannot be 10), so ``w`` is computed once.
+    """
     weighted = " + ".join(f"(({number} // {10 ** (10 - i)}) % 10) * {11 - i}" for i in range(1, 10))
-    check = f"(11 - (({weighted}) % 11))"
-    return f"({check} % 11 = {number} % 10 AND {check} <> 10)"
+    return f"(({weighted} + {number} % 10) % 11 = 0)"
 
 
 @register_rule("nhs_number")
@@ -243,11 +254,11 @@ def postcode(t: Target) -> Finding | None:
 def unique(t: Target) -> Finding | None:
     if not t.field.constraints.unique or t.contract.primary_key == [t.field.name]:
         return None  # a one-field primary key is checked by the primary_key rule
-    first = f"min(__row) OVER (PARTITION BY {t.value})"
     return Finding(
-        f"{t.value} IS NOT NULL AND __row <> {first}",
+        f"{t.value} IS NOT NULL AND __row <> __first",
         "duplicate of an earlier row (the field must be unique)",
-        reason_sql=f"'duplicate of row ' || {first}",
+        reason_sql="'duplicate of row ' || __first",
+        key=(t.value,),
     )
 
 
@@ -256,13 +267,12 @@ def primary_key(t: Target) -> Finding | None:
     key = t.contract.primary_key
     if not key or key[0] != t.field.name:
         return None
-    partition = ", ".join(t.values[name] for name in key)
-    first = f"min(__row) OVER (PARTITION BY {partition})"
     return Finding(
-        f"__row <> {first}",
+        "__row <> __first",
         "duplicate primary key (an earlier row has the same key)",
-        reason_sql=f"'duplicate primary key of row ' || {first}",
+        reason_sql="'duplicate primary key of row ' || __first",
         field="+".join(key),
+        key=tuple(t.values[name] for name in key),
     )
 
 

@@ -22,7 +22,7 @@ from accord.ingest.casts import sql_type
 from accord.ingest.progress import Progress, ProgressCallback
 from accord.ingest.results import IngestResult
 from accord.ingest.sql import ident, lit
-from accord.ingest.validate import Checked, check_batch
+from accord.ingest.validate import Checked, SourceError, check_batch
 from accord.ingest.writer import (
     DATA_FILE,
     QUARANTINE_FILE,
@@ -147,8 +147,12 @@ class Ingest:
         try:
             watch = Progress(con, progress)
             loaded, match = readers.load(con, source, contract, staging, watch)
-            with watch.stage("checking", 0.45, 0.7):
-                checked = check_batch(con, contract, match.mapping)
+            # One pass reads the source, types every value and runs every row rule.
+            with watch.stage("reading and checking", 0.05, 0.7):
+                try:
+                    checked = check_batch(con, contract, match.mapping, loaded.relation)
+                except SourceError as exc:
+                    raise readers.unreadable(loaded, exc.error) from exc
             _refuse_empty(loaded.name, checked)
             rows_out = self._write(con, ref, contract, checked, mode, previous, staging, watch)
         finally:

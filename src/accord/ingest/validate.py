@@ -1,10 +1,17 @@
 """Check a batch against its contract in DuckDB, vectorised: no Python loop over rows.
 
-The batch is a DuckDB table ``raw`` (one row per source data row, in source order). Checking
-makes ``staged`` (row number, cleaned text and typed values), ``bad_rows`` (the numbers of rows
-that fail a rule), ``suspects`` (those rows) and ``problems`` (one line per row and broken
-rule). Uniqueness is checked only among rows that passed every row rule, so a duplicate key
-keeps its first *good* occurrence and later ones are quarantined as "duplicate of row N".
+The source (a ``read_csv(...)``, ``read_parquet(...)``, ``read_json(...)`` or a registered Arrow
+table) is read once, in one projection that cleans and types every value and evaluates every
+row rule, into the table ``checked``: one row per source data row, in source order (its rowid
+is the row number less one), holding the stored value of each field, a flag saying whether the
+row broke a row rule, and the raw text of a value only where it cannot be recovered from the
+stored one (so a typical string column is not held twice).
+
+Uniqueness (the *set* rules) is then checked among the rows that passed every row rule, so a
+duplicate key keeps its first *good* occurrence and later ones are quarantined as "duplicate of
+row N"; a rule that names its key is checked with a hash aggregate over the key alone. Finally
+the rules are evaluated one by one on the few bad rows (``suspects``) to say which rules each
+broke (``problems``: one line per row and broken rule).
 """
 
 from __future__ import annotations
@@ -13,15 +20,25 @@ from dataclasses import dataclass
 
 import duckdb
 
-from accord.catalogue.contract import Contract, Role
+from accord.catalogue.contract import Contract, FieldSpec, Role
 from accord.errors import InvalidInput
-from accord.ingest.casts import text_expr, typed_expr, typed_from_native
+from accord.ingest.casts import (
+    clean_expr,
+    normalise_expr,
+    text_expr,
+    text_keeps_raw,
+    trimmed,
+    typed_expr,
+    typed_from_native,
+)
 from accord.ingest.results import ReasonCount
 from accord.ingest.rules import Finding, Target, findings
 from accord.ingest.sql import ident, lit
 
 # Quarantine columns before the raw values of the row.
 QUARANTINE_COLUMNS = ("row_number", "field", "rule", "reason")
+
+Found = list[tuple[str, str, Finding]]
 
 
 @dataclass(frozen=True)
@@ -47,6 +64,14 @@ class Checked:
         return self.rows_read - self.rows_quarantined
 
 
+class SourceError(Exception):
+    """The source could not be read while it was being checked (the reader says why)."""
+
+    def __init__(self, error: duckdb.Error) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def check_contract_sql(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     """Refuse a contract whose patterns or date formats DuckDB cannot use, naming the field."""
     for spec in contract.fields:
@@ -69,114 +94,233 @@ def check_contract_sql(con: duckdb.DuckDBPyConnection, contract: Contract) -> No
                 ) from exc
 
 
+class _Plan:
+    """The SQL names and expressions of one contract over one source."""
+
+    def __init__(self, contract: Contract, columns: dict[str, SourceColumn | None]) -> None:
+        self.contract = contract
+        self.columns = columns
+        self.missing = contract.table_schema.missingValues
+        # A string's stored value is its cleaned text s<i>; any other type's is its typed t<i>.
+        self.values = {
+            spec.name: f"s{i}" if spec.type == "string" else f"t{i}"
+            for i, spec in enumerate(contract.fields)
+        }
+        self.targets = {
+            spec.name: Target(
+                spec,
+                contract,
+                f"s{i}",
+                self.values[spec.name],
+                self.values,
+                f"d{i}" if spec.role == Role.nhs_number else None,
+            )
+            for i, spec in enumerate(contract.fields)
+        }
+        self.row_found = findings(contract, self.targets, "row")
+        self.set_found = findings(contract, self.targets, "set")
+
+    def native(self, spec: FieldSpec) -> SourceColumn | None:
+        """The source column of a typed field that already has a type (Parquet, Arrow)."""
+        source = self.columns.get(spec.name)
+        if spec.type != "string" and source is not None and source.type != "VARCHAR":
+            return source
+        return None
+
+    def checked_sql(self, relation: str) -> str:
+        """One pass over the source: stored values, raw text where needed, and ``__bad``."""
+        # Each level computes its columns once for the next (SELECT *, ... FROM level below):
+        # read, clean, normalise, trim, type.
+        read: list[str] = []
+        levels: list[list[str]] = [[], [], [], []]
+        out: list[str] = []
+        for i, spec in enumerate(self.contract.fields):
+            source = self.columns.get(spec.name)
+            if source is None:
+                read.append(f"CAST(NULL AS VARCHAR) AS r{i}")
+            elif source.type == "VARCHAR":
+                read.append(f"{ident(source.name)} AS r{i}")
+            else:
+                read.append(f"CAST({ident(source.name)} AS VARCHAR) AS r{i}")
+            native = self.native(spec)
+            if native is not None:
+                read.append(f"{ident(native.name)} AS n{i}")
+            clean = clean_expr(f"r{i}", self.missing)
+            if text_keeps_raw(spec):
+                levels[0].append(f"{clean} AS s{i}")
+            else:
+                levels[0].append(f"{clean} AS c{i}")
+                levels[1].append(f"{normalise_expr(spec, f'c{i}')} AS s{i}")
+            if spec.type != "string":
+                if native is not None:
+                    levels[3].append(f"{typed_from_native(spec, f'n{i}', native.type)} AS t{i}")
+                else:
+                    levels[2].append(f"{trimmed(f's{i}')} AS u{i}")
+                    levels[3].append(f"{typed_expr(spec, f'u{i}', is_trimmed=True)} AS t{i}")
+                # The raw text of a typed value cannot be rebuilt from it: keep it.
+                out += [f"t{i}", f"r{i} AS q{i}"]
+            else:
+                # The cleaned text is the raw text or NULL (or a normalised form): keep the raw
+                # text only where it differs, which is rare, so it costs little to store.
+                differs = f"s{i} IS NULL" if text_keeps_raw(spec) else f"s{i} IS DISTINCT FROM r{i}"
+                out += [f"s{i}", f"CASE WHEN {differs} THEN r{i} END AS q{i}"]
+            if spec.role == Role.nhs_number:
+                levels[3].append(f"{_nhs_digits(f's{i}')} AS d{i}")
+        # CASE evaluates each WHEN only on the rows still undecided, and an AND inside a WHEN
+        # only as far as it must: a costly test (a regex) runs on few rows.
+        whens = " ".join(f"WHEN {f.bad} THEN true" for _, _, f in self.row_found)
+        bad = f"CASE {whens} ELSE false END" if whens else "false"
+        out.append(f"{bad} AS __bad")
+        sql = f"SELECT {', '.join(read)} FROM {relation}"
+        for level in levels:
+            if level:
+                sql = f"SELECT *, {', '.join(level)} FROM ({sql})"
+        return f"SELECT {', '.join(out)} FROM ({sql})"
+
+    def view_sql(self, where: str) -> str:
+        """Rows of ``checked`` as the rules see them (``__row``, s<i>, t<i>, d<i>) with their
+        raw values r<i>; DuckDB computes only the columns a query uses."""
+        inner = ["rowid + 1 AS __row", "__bad"]
+        outer = ["*"]
+        for i, spec in enumerate(self.contract.fields):
+            if spec.type == "string":
+                inner += [f"s{i}", f"COALESCE(q{i}, s{i}) AS r{i}"]
+            else:
+                inner += [
+                    f"t{i}",
+                    f"q{i} AS r{i}",
+                    f"{text_expr(spec, f'q{i}', self.missing)} AS s{i}",
+                ]
+            if spec.role == Role.nhs_number:
+                outer.append(f"{_nhs_digits(f's{i}')} AS d{i}")
+        return (
+            f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM checked WHERE {where})"
+        )
+
+    def raw_values_sql(self, alias: str) -> str:
+        names = [
+            f"{alias}.r{i} AS {ident(quarantine_value_name(spec.name))}"
+            for i, spec in enumerate(self.contract.fields)
+        ]
+        return ", ".join(names)
+
+
+def _nhs_digits(text: str) -> str:
+    # The number as an integer once, so the check-digit arithmetic needs no casts.
+    return f"CASE WHEN regexp_full_match({text}, '[0-9]{{10}}') THEN CAST({text} AS BIGINT) END"
+
+
 def check_batch(
     con: duckdb.DuckDBPyConnection,
     contract: Contract,
     columns: dict[str, SourceColumn | None],
+    relation: str,
 ) -> Checked:
-    """Check table ``raw`` against ``contract``; ``columns`` maps each field to its source column
-    (None for an optional field the source lacks)."""
+    """Read ``relation`` (a table function or table name) and check it against ``contract``;
+    ``columns`` maps each field to its source column (None for an optional field the source
+    lacks). Raises :class:`SourceError` when the source itself cannot be read."""
     check_contract_sql(con, contract)
-    missing = contract.table_schema.missingValues
-    inner = ["rowid + 1 AS __row"]
-    outer = ["__row"]
-    targets: dict[str, Target] = {}
-    values = {
-        spec.name: f"s{i}" if spec.type == "string" else f"t{i}"
-        for i, spec in enumerate(contract.fields)
-    }
-    for i, spec in enumerate(contract.fields):
-        source = columns.get(spec.name)
-        if source is None:
-            raw = "CAST(NULL AS VARCHAR)"
-        elif source.type == "VARCHAR":
-            raw = ident(source.name)
-        else:
-            raw = f"CAST({ident(source.name)} AS VARCHAR)"
-        inner.append(f"{text_expr(spec, raw, missing)} AS s{i}")
-        outer.append(f"s{i}")
-        if spec.type != "string":  # a string's typed value is its text
-            if source is not None and source.type != "VARCHAR":
-                inner.append(f"{ident(source.name)} AS n{i}")
-                outer.append(f"{typed_from_native(spec, f'n{i}', source.type)} AS t{i}")
-            else:
-                outer.append(f"{typed_expr(spec, f's{i}')} AS t{i}")
-        digits = None
-        if spec.role == Role.nhs_number:
-            # The number as an integer once, so the check-digit arithmetic needs no casts.
-            outer.append(
-                f"CASE WHEN regexp_full_match(s{i}, '[0-9]{{10}}') THEN CAST(s{i} AS BIGINT) END "
-                f"AS d{i}"
-            )
-            digits = f"d{i}"
-        targets[spec.name] = Target(spec, contract, f"s{i}", values[spec.name], values, digits)
-
-    row_found = findings(contract, targets, "row")
-    set_found = findings(contract, targets, "set")
-    # No COALESCE: a filter treats NULL as false, and a bare AND/OR chain lets DuckDB stop
-    # evaluating as soon as the answer is known (a regex runs only where it must).
-    bad = " OR ".join(f"({f.bad})" for _, _, f in row_found)
+    plan = _Plan(contract, columns)
     try:
-        # One pass over every row for text and types; then the rule checks run as a filter,
-        # where DuckDB evaluates each AND/OR only as far as it must (cheap tests go first).
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {', '.join(outer)} "
-            f"FROM (SELECT {', '.join(inner)} FROM raw)"
-        )
-        # The failing rows' numbers, then those rows alone (about 1%) to say which rules fail.
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE bad_rows AS "
-            f"SELECT __row FROM staged WHERE {bad or 'false'}"
-        )
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE suspects AS "
-            "SELECT * FROM staged SEMI JOIN bad_rows USING (__row)"
-        )
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE problems AS {_problems_sql(row_found, set_found)}"
-        )
-        if set_found:
-            # Later duplicates leave the good rows too.
-            codes = ", ".join(lit(code) for _, code, _ in set_found)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {plan.checked_sql(relation)}")
+    except duckdb.Error as exc:
+        if _unreadable(con, relation, columns):
+            raise SourceError(exc) from exc
+        raise _cannot_apply(contract, exc) from exc
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE set_problems AS {_set_sql(con, plan)}")
+        rows_read = _scalar(con, "SELECT count(*) FROM checked")
+        set_bad = _scalar(con, "SELECT count(*) FROM set_problems")
+        # The rows that go to quarantine (about 1%), with their raw values. A plain filter on
+        # __bad lets DuckDB read the other columns only for the rows that pass it.
+        suspects = plan.view_sql("__bad")
+        if set_bad:
+            dupes = plan.view_sql("rowid + 1 IN (SELECT __row FROM set_problems) AND NOT __bad")
+            suspects = f"({suspects}) UNION ALL ({dupes})"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE suspects AS {suspects}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE problems AS {_problems_sql(plan.row_found)}")
+        if set_bad:
+            # Later duplicates leave the good rows too. Flagging them (few rows, cheap) keeps
+            # the good rows a plain filtered scan, which keeps source order; a join may not.
             con.execute(
-                f"INSERT INTO bad_rows SELECT DISTINCT __row FROM problems WHERE rule IN ({codes})"
+                "UPDATE checked SET __bad = true "
+                "WHERE rowid + 1 IN (SELECT __row FROM set_problems) AND NOT __bad"
             )
     except duckdb.Error as exc:
-        raise InvalidInput(
-            f"The contract of {contract.ref} cannot be applied to this file: {exc}"
-        ) from exc
+        raise _cannot_apply(contract, exc) from exc
 
-    rows_read = _scalar(con, "SELECT count(*) FROM raw")
     rows_quarantined = _scalar(con, "SELECT count(DISTINCT __row) FROM problems")
-    reasons = _reason_counts(con, [*row_found, *set_found])
-    columns_out = ", ".join(f"{values[s.name]} AS {ident(s.name)}" for s in contract.fields)
+    reasons = _reason_counts(con, [*plan.row_found, *plan.set_found])
+    columns_out = ", ".join(f"{plan.values[s.name]} AS {ident(s.name)}" for s in contract.fields)
+    good_sql = f"SELECT {columns_out} FROM checked WHERE NOT __bad"
     return Checked(
         rows_read=rows_read,
         rows_quarantined=rows_quarantined,
         reasons=reasons,
-        # An anti join streams the scan of staged, so the rows keep their source order.
-        good_sql=f"SELECT {columns_out} FROM staged ANTI JOIN bad_rows USING (__row)",
-        quarantine_sql=_quarantine_sql(contract, columns),
+        good_sql=good_sql,
+        quarantine_sql=(
+            "SELECT p.__row AS row_number, p.field, p.rule, p.reason, "
+            f"{plan.raw_values_sql('s')} FROM problems p JOIN suspects s USING (__row) "
+            "ORDER BY p.__row, p.field, p.rule"
+        ),
     )
 
 
-def _problems_sql(
-    row_found: list[tuple[str, str, Finding]], set_found: list[tuple[str, str, Finding]]
-) -> str:
+def _unreadable(
+    con: duckdb.DuckDBPyConnection, relation: str, columns: dict[str, SourceColumn | None]
+) -> bool:
+    """Whether reading the source alone fails (rather than the contract's checks on it)."""
+    names = sorted({c.name for c in columns.values() if c is not None})
+    select = ", ".join(f"max(CAST({ident(n)} AS VARCHAR))" for n in names) or "count(*)"
+    try:
+        con.execute(f"SELECT {select} FROM {relation}").fetchall()
+    except duckdb.Error:
+        return True
+    return False
+
+
+def _cannot_apply(contract: Contract, exc: duckdb.Error) -> InvalidInput:
+    return InvalidInput(f"The contract of {contract.ref} cannot be applied to this file: {exc}")
+
+
+def _set_sql(con: duckdb.DuckDBPyConnection, plan: _Plan) -> str:
+    """Set-rule problems among the rows that passed every row rule."""
     branches = []
-    for label, code, f in row_found:
+    for j, (label, code, f) in enumerate(plan.set_found):
         reason = f.reason_sql or lit(f.reason)
-        branches.append(
-            f"SELECT __row, {lit(label)} AS field, {lit(code)} AS rule, {reason} AS reason "
-            f"FROM suspects WHERE ({f.bad})"
-        )
-    for label, code, f in set_found:
-        reason = f.reason_sql or lit(f.reason)
+        if f.key:
+            # Keys that repeat, with their first good row: a hash aggregate over the key alone.
+            keys = [f"{k} AS __k{n}" for n, k in enumerate(f.key)]
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE repeats{j} AS SELECT {', '.join(keys)}, "
+                "min(rowid) + 1 AS __first FROM checked WHERE NOT __bad "
+                f"GROUP BY ALL HAVING count(*) > 1"
+            )
+            same = " AND ".join(f"({k}) IS NOT DISTINCT FROM r.__k{n}" for n, k in enumerate(f.key))
+            rows = (
+                "SELECT * FROM (SELECT rowid + 1 AS __row, * FROM checked WHERE NOT __bad) "
+                f"JOIN repeats{j} r ON {same}"
+            )
+        else:  # a rule of its own (e.g. a window function over the good rows)
+            rows = plan.view_sql("NOT __bad")
         branches.append(
             f"SELECT __row, {lit(label)} AS field, {lit(code)} AS rule, reason FROM ("
-            f"SELECT __row, COALESCE({f.bad}, false) AS __b, {reason} AS reason "
-            "FROM staged ANTI JOIN bad_rows USING (__row)) WHERE __b"
+            f"SELECT __row, COALESCE({f.bad}, false) AS __b, {reason} AS reason FROM ({rows})) "
+            "WHERE __b"
         )
+    return _union(branches)
+
+
+def _problems_sql(row_found: Found) -> str:
+    branches = [
+        f"SELECT __row, {lit(label)} AS field, {lit(code)} AS rule, "
+        f"{f.reason_sql or lit(f.reason)} AS reason FROM suspects WHERE __bad AND ({f.bad})"
+        for label, code, f in row_found
+    ]
+    return _union([*branches, "SELECT * FROM set_problems"])
+
+
+def _union(branches: list[str]) -> str:
     if not branches:
         return (
             "SELECT CAST(NULL AS BIGINT) AS __row, CAST(NULL AS VARCHAR) AS field, "
@@ -185,9 +329,7 @@ def _problems_sql(
     return " UNION ALL ".join(f"({b})" for b in branches)
 
 
-def _reason_counts(
-    con: duckdb.DuckDBPyConnection, found: list[tuple[str, str, Finding]]
-) -> list[ReasonCount]:
+def _reason_counts(con: duckdb.DuckDBPyConnection, found: Found) -> list[ReasonCount]:
     static = {(label, code): f.reason for label, code, f in found}
     rows = con.execute(
         "SELECT field, rule, count(*) FROM problems GROUP BY ALL ORDER BY 3 DESC, 1, 2"
@@ -201,19 +343,6 @@ def _reason_counts(
 def quarantine_value_name(field: str) -> str:
     """The quarantine column holding a field's raw value (renamed if it clashes)."""
     return f"{field}_value" if field in QUARANTINE_COLUMNS else field
-
-
-def _quarantine_sql(contract: Contract, columns: dict[str, SourceColumn | None]) -> str:
-    raw_values = []
-    for spec in contract.fields:
-        source = columns.get(spec.name)
-        value = f"CAST(r.{ident(source.name)} AS VARCHAR)" if source else "CAST(NULL AS VARCHAR)"
-        raw_values.append(f"{value} AS {ident(quarantine_value_name(spec.name))}")
-    return (
-        "SELECT p.__row AS row_number, p.field, p.rule, p.reason, "
-        f"{', '.join(raw_values)} FROM problems p JOIN raw r ON r.rowid + 1 = p.__row "
-        "ORDER BY p.__row, p.field, p.rule"
-    )
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
