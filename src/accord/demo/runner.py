@@ -14,6 +14,7 @@ import yaml
 from accord.agreements.templates import render_template
 from accord.audit.citizen import CitizenReport, Identifiers
 from accord.audit.verify import VerifyReport
+from accord.core.crypto.files import write_private
 from accord.demo.quality import LinkQuality, link_quality
 from accord.demo.stories import TITLES, Story
 from accord.errors import PermissionDenied
@@ -171,11 +172,15 @@ def run_story(
     )
     result.citizen = _citizen_report(trust, story, synthetic, result, out)
 
+    tokens = home / "demo-tokens.txt"
+    write_private(tokens, "".join(f"{e}\t{t}\n" for e, t in result.tokens.items()).encode())
+
     out.step(step + 1, "Summary")
     out.say(
         f"{len(result.releases)} releases made, {len(result.refusals)} refused, "
         f"{sum(result.quarantined.values())} rows quarantined. "
-        f"Open this trust in a browser with: accord serve --home {home}"
+        f"Open this trust in a browser with: accord --home {home} serve "
+        f"(then http://127.0.0.1:8000); the demo users' sign-in tokens are in {tokens}."
     )
     trust.close()
     return result
