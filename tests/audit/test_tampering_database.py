@@ -177,3 +177,13 @@ def test_the_trust_refuses_to_sign_a_damaged_log(
     tamper(filled, "UPDATE events SET kind = 'x' WHERE chain_index = 2")
     with pytest.raises(IntegrityError, match="Entry 2 was altered"):
         filled.audit.checkpoint()
+
+
+def test_a_value_of_the_wrong_type_is_named_as_an_alteration(
+    sqlite_trust: Trust, add: Callable[..., None], tamper: Callable[..., None]
+) -> None:
+    add(sqlite_trust, 6)
+    tamper(sqlite_trust, "UPDATE events SET actor = X'00ff' WHERE chain_index = 4")
+    report = sqlite_trust.audit.verify()
+    assert report.first_bad == 4
+    assert "Entry 4 was altered" in report.summary()

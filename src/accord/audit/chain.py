@@ -1,20 +1,26 @@
 """The hash chain: every event becomes the next entry of the audit log, in its own transaction.
 
-Installed when a trust opens (``accord.trust.ON_OPEN``). The store calls :func:`_append` right
-after each event row is flushed; it numbers the entry (``chain_index`` = head + 1), links it to
-the head (``prev_hash``) and hashes it (``entry_hash``), all inside the transaction that
-carries the change, so an event and its place in the chain are committed together or not at
-all.
+Installed when a trust opens (``accord.trust.ON_OPEN``). The unit of work calls :func:`_append`
+as each event is emitted, before its row is written: it numbers the entry (``chain_index`` =
+head + 1), links it to the head (``prev_hash``) and hashes it (``entry_hash``), so the row goes
+to the database complete, in the same INSERT and transaction as the change it describes: an
+event and its place in the chain are committed together or not at all.
 
 Why a ``chain_index`` and not ``seq``: on PostgreSQL a sequence hands out numbers before commit,
 so a rolled-back transaction leaves a gap and two concurrent writers can commit out of ``seq``
 order. The chain is numbered instead under a lock held until commit, which makes entry numbers
 gap-free and in commit order on both backends.
 
-Why appends cannot fork the chain: on PostgreSQL the first event of a transaction takes a
-transaction-scoped advisory lock (one per schema, i.e. per trust) before reading the head; on
-SQLite the event's INSERT has already taken the database's single write lock, and a writer
-always reads the newest data. A unique index on ``chain_index`` backs both up.
+Why appends cannot fork the chain: the first event of a transaction takes a lock before it
+reads the committed head, once per transaction; later events continue from the head kept in
+the session. On PostgreSQL the lock is a transaction-scoped advisory lock (one per schema, i.e.
+per trust); on SQLite it is the database's single write lock, taken with ``BEGIN IMMEDIATE``
+(or, inside a transaction already open, a write that changes nothing), and a writer always
+reads the newest data. A unique index on ``chain_index`` backs both up.
+
+Savepoints: the head is remembered when one opens. Rolling it back drops its events (the unit
+of work sees to that) and puts the head back, so the next event takes the first number it
+freed; when the lock itself was taken inside it, the lock may be gone, and is taken again.
 """
 
 from __future__ import annotations
@@ -23,13 +29,13 @@ import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
-from sqlalchemy.orm.attributes import set_committed_value
 
 import accord.audit.models  # noqa: F401  (registers the checkpoints table)
 from accord.audit.entry import GENESIS, entry_bytes, iso_utc
 from accord.core.store.models import EventRow
+from accord.core.store.unit_of_work import set_row_values
 
 if TYPE_CHECKING:
     from accord.core.store.database import Store
@@ -37,8 +43,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("accord.audit")
 
-_HEAD = "accord.audit.head"  # (index, hash) of the newest entry of this transaction
-_PENDING = "accord.audit.pending"  # event rows chained in this transaction
+_HEAD = "accord.audit.head"  # (index, hash) of this transaction's newest entry, once locked
+_MARKS = "accord.audit.marks"  # open savepoint -> the head when it opened
 _DUE = "accord.audit.checkpoint_due"
 
 _HEAD_SQL = (
@@ -47,15 +53,14 @@ _HEAD_SQL = (
 )
 # One lock per trust: two trusts may share a PostgreSQL database in different schemas.
 _PG_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('accord.audit.chain:' || current_schema()))"
-_WRITE_SQL = (
-    "UPDATE events SET chain_index = {m}, prev_hash = {m}, entry_hash = {m} WHERE seq = {m}"
-)
+# SQLite: a write that matches no row still takes the write lock (or fails at once if this
+# transaction has read data another writer has since changed, rather than fork the chain).
+_SQLITE_LOCK_SQL = "UPDATE events SET chain_index = chain_index WHERE 0"
 
 
 def _cursor(session: Session) -> Any:
-    """A driver cursor inside the session's transaction. The chain's three statements per
-    transaction go through it directly: through SQLAlchemy they cost more than the rest of a
-    one-event transaction."""
+    """A driver cursor inside the session's transaction. The chain's statements go through it
+    directly: through SQLAlchemy they cost more than the rest of a one-event transaction."""
     return session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
 
@@ -77,8 +82,15 @@ def install(trust: Trust) -> None:
         if due:
             _auto_checkpoint(trust)
 
-    def before_commit(session: Session) -> None:
-        _write_chain(session, is_postgres=is_postgres)
+    def after_transaction_create(session: Session, transaction: SessionTransaction) -> None:
+        if transaction.nested:
+            session.info.setdefault(_MARKS, {})[transaction] = session.info.get(_HEAD)
+
+    def after_soft_rollback(session: Session, previous: SessionTransaction) -> None:
+        marks = session.info.get(_MARKS)
+        if marks and previous in marks:
+            # None when the savepoint took the lock: PostgreSQL released it with the savepoint.
+            session.info[_HEAD] = marks.pop(previous)
 
     def after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
         # Only the outer transaction: a rolled-back savepoint keeps the rest of the work.
@@ -86,39 +98,18 @@ def install(trust: Trust) -> None:
             _forget(session)
 
     store.subscribe(append)
-    event.listen(store.sessions, "before_commit", before_commit)
     event.listen(store.sessions, "after_commit", after_commit)
+    event.listen(store.sessions, "after_transaction_create", after_transaction_create)
+    event.listen(store.sessions, "after_soft_rollback", after_soft_rollback)
     event.listen(store.sessions, "after_transaction_end", after_transaction_end)
 
 
 def _append(session: Session, row: EventRow, *, is_postgres: bool, every: int) -> None:
+    """Give ``row`` the next place in the chain; the unit of work writes it with its values."""
     info = session.info
     head = info.get(_HEAD)
     if head is None:
         head = _locked_head(session, is_postgres)
-        info[_PENDING] = []
-    index, digest = _link(row, head)
-    info[_HEAD] = (index, digest)
-    info[_PENDING].append(row)
-    if every and index % every == 0:
-        info[_DUE] = True
-
-
-def _locked_head(session: Session, is_postgres: bool) -> tuple[int, str]:
-    """Serialise appends, then read the committed head inside this transaction."""
-    cursor = _cursor(session)
-    try:
-        if is_postgres:
-            cursor.execute(_PG_LOCK_SQL)
-        cursor.execute(_HEAD_SQL)
-        found = cursor.fetchone()
-    finally:
-        cursor.close()
-    return (int(found[0]), str(found[1])) if found else (0, GENESIS)
-
-
-def _link(row: EventRow, head: tuple[int, str]) -> tuple[int, str]:
-    """Give ``row`` the next place after ``head``; the values reach the database at commit."""
     index, prev = head[0] + 1, head[1]
     data = entry_bytes(
         index,
@@ -131,42 +122,35 @@ def _link(row: EventRow, head: tuple[int, str]) -> tuple[int, str]:
         prev,
     )
     digest = hashlib.sha256(data).hexdigest()
-    # Committed values, not changes: one UPDATE for the whole transaction at commit instead of
-    # one per event at the next flush.
-    set_committed_value(row, "chain_index", index)
-    set_committed_value(row, "prev_hash", prev)
-    set_committed_value(row, "entry_hash", digest)
-    return index, digest
+    set_row_values(row, chain_index=index, prev_hash=prev, entry_hash=digest)
+    info[_HEAD] = (index, digest)
+    if every and index % every == 0:
+        info[_DUE] = True
 
 
-def _write_chain(session: Session, *, is_postgres: bool) -> None:
-    """Before commit: write the chain columns of this transaction's events in one statement."""
-    rows: list[EventRow] | None = session.info.get(_PENDING)
-    if not rows:
-        return
-    kept = [r for r in rows if inspect(r).persistent]
-    if len(kept) != len(rows):
-        # A savepoint was rolled back and took some events with it (and perhaps the lock, if it
-        # was taken inside): lock again, re-read the head and renumber the survivors.
-        head = _locked_head(session, is_postgres)
-        for r in kept:
-            head = _link(r, head)
-    params = [(r.chain_index, r.prev_hash, r.entry_hash, r.seq) for r in kept]
-    if params:
-        cursor = _cursor(session)
-        try:
-            sql = _WRITE_SQL.format(m="%s" if is_postgres else "?")
-            if len(params) == 1:  # executemany's pipeline costs more than it saves for one row
-                cursor.execute(sql, params[0])
-            else:
-                cursor.executemany(sql, params)
-        finally:
-            cursor.close()
-    session.info[_PENDING] = []
+def _locked_head(session: Session, is_postgres: bool) -> tuple[int, str]:
+    """Serialise appends, then read the committed head inside this transaction.
+
+    Runs before this transaction has written any event, so the head read is the committed
+    one; later events continue from the head kept in ``session.info``.
+    """
+    cursor = _cursor(session)
+    try:
+        if is_postgres:
+            cursor.execute(_PG_LOCK_SQL)
+        elif not cursor.connection.in_transaction:
+            cursor.execute("BEGIN IMMEDIATE")
+        else:
+            cursor.execute(_SQLITE_LOCK_SQL)
+        cursor.execute(_HEAD_SQL)
+        found = cursor.fetchone()
+    finally:
+        cursor.close()
+    return (int(found[0]), str(found[1])) if found else (0, GENESIS)
 
 
 def _forget(session: Session) -> None:
-    for key in (_HEAD, _PENDING, _DUE):
+    for key in (_HEAD, _MARKS, _DUE):
         session.info.pop(key, None)
 
 

@@ -117,7 +117,10 @@ def _size(c: Checkpoint) -> int:
 
 
 def _rehash(row: Row, index: int) -> str:
-    data = entry_bytes(index, row[2], row[3], row[4], row[5], row[6], row[7], row[8])
+    try:
+        data = entry_bytes(index, row[2], row[3], row[4], row[5], row[6], row[7], row[8])
+    except TypeError:  # a value of a type Accord never writes (e.g. bytes): not the hashed one
+        return ""
     return hashlib.sha256(data).hexdigest()
 
 

@@ -16,11 +16,13 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.core.store.base import Base
+from accord.core.store.unit_of_work import install_event_writer
 from accord.errors import AccordError, InvalidInput
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-# Called inside the transaction, after an event row is added: (session, event_row).
+# Called inside the transaction as each event is emitted, before its row is written (so its
+# ``seq`` is still None): (session, event_row).
 EventSubscriber = Callable[[Session, Any], None]
 
 
@@ -43,6 +45,7 @@ class Store:
         self.engine = _make_engine(url, schema)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.subscribers: list[EventSubscriber] = []
+        install_event_writer(self.sessions)
         _guard_unlogged_changes(self.sessions)
 
     @property
@@ -134,10 +137,13 @@ def _guard_unlogged_changes(factory: sessionmaker[Session]) -> None:
                 "it was refused so that nothing escapes the audit log."
             )
 
-    @event.listens_for(factory, "after_rollback")
-    def _reset(session: Session) -> None:
-        session.info.pop("state_changed", None)
-        session.info.pop("events_written", None)
+    @event.listens_for(factory, "after_soft_rollback")
+    def _reset(session: Session, previous: Any) -> None:
+        # Not for a savepoint: changes made before it are still there. Which events survive
+        # it the unit of work says at commit (accord.core.store.unit_of_work).
+        if previous.parent is None and not previous.nested:
+            session.info.pop("state_changed", None)
+            session.info.pop("events_written", None)
 
 
 __all__ = ["Base", "Store", "UnloggedChange"]
