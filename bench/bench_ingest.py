@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (the generator is one SQL statement, kept readable line by line)
 """Benchmark: ingest a CSV of N rows x 12 columns with ~1% bad rows.
 
 Prints rows/second and peak memory (RSS of the ingesting process, DuckDB included) for

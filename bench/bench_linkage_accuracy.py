@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).parent))
-from linkage_eval import (  # noqa: E402
+from linkage_eval import (
     clusters_to_assign,
     cross_pairs,
     precision_recall,
@@ -24,13 +24,13 @@ from linkage_eval import (  # noqa: E402
     truth_of,
 )
 
-from accord.catalogue.contract import Contract  # noqa: E402
-from accord.linkage import LinkConfig, LinkSource, link  # noqa: E402
-from accord.linkage.scope import Share, read_shared  # noqa: E402
+from accord.catalogue.contract import Contract
+from accord.linkage import LinkConfig, LinkSource, link
+from accord.linkage.scope import Share, read_shared
 
 
 def febrl_contract(name: str) -> Contract:
-    role = lambda r: {"category": "personal", "role": r}  # noqa: E731
+    role = lambda r: {"category": "personal", "role": r}
     return Contract.model_validate({
         "name": name, "owner": "febrl", "title": name, "may_hold_duplicates": False,
         "schema": {"primaryKey": "rec_id", "fields": [
@@ -52,7 +52,7 @@ def febrl_tables() -> tuple[pa.Table, pa.Table]:
     a, b = load_febrl4()
     conv = lambda d: pa.Table.from_pandas(
         d.reset_index().drop(columns=["soc_sec_id"]), preserve_index=False
-    )  # noqa: E731
+    )
     return conv(a), conv(b)
 
 
@@ -167,17 +167,25 @@ FSM_SCOPE = "home_borough = 'islington' AND fsm_eligible = 'Y'"  # the FSM agree
 def fsm_sources(root: Path, scoped: bool) -> list[LinkSource]:
     """Camden's census and Islington's residents; ``scoped`` applies the FSM agreement's row
     scope to the census (the extract holds the flag as Y/N, the trust after ingest as a boolean)."""
-    left, right = synth_source(root, "camden/school_census"), synth_source(root, "islington/residents")
+    left, right = (
+        synth_source(root, "camden/school_census"),
+        synth_source(root, "islington/residents"),
+    )
     if scoped:
         share = Share(row_scope=FSM_SCOPE)
-        left = LinkSource(left.ref, left.contract, read_shared(left.ref, left.contract, Path(left.table), share))
+        left = LinkSource(
+            left.ref, left.contract, read_shared(left.ref, left.contract, Path(left.table), share)
+        )
     return [left, right]
 
 
 def fsm_truth(root: Path, sources: list[LinkSource]) -> set[tuple[str, str]]:
     left, right = sources
-    truth_l = {k: v for k, v in truth_of(root, left.ref, left).items()
-               if k in set(left.read().column("pupil_id").to_pylist())}
+    truth_l = {
+        k: v
+        for k, v in truth_of(root, left.ref, left).items()
+        if k in set(left.read().column("pupil_id").to_pylist())
+    }
     return true_cross_pairs(truth_l, truth_of(root, right.ref, right))
 
 
@@ -227,11 +235,13 @@ def splink_documented_fsm(sources: list[LinkSource]) -> tuple[set, float]:
     api = DuckDBAPI()
     linker = Linker([api.register(ta), api.register(tb)], settings, log_level=None)
     linker.training.estimate_probability_two_random_records_match(
-        [block_on("given_name", "family_name", "dob")], recall=0.8)
+        [block_on("given_name", "family_name", "dob")], recall=0.8
+    )
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
     for rule in (block_on("dob"), block_on("postcode")):
         linker.training.estimate_parameters_using_expectation_maximisation(
-            rule, estimate_without_term_frequencies=True)
+            rule, estimate_without_term_frequencies=True
+        )
     predictions = linker.inference.predict(threshold_match_probability=0.2)
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(predictions, 0.99)
     table = clusters.as_pyarrow_table()
@@ -254,7 +264,9 @@ def recordlinkage_fsm(sources: list[LinkSource]) -> tuple[set, float]:
     candidates = indexer.index(a, b)
     compare = recordlinkage.Compare()
     compare.string("given_name", "given_name", method="jarowinkler", threshold=0.85, label="given")
-    compare.string("family_name", "family_name", method="jarowinkler", threshold=0.85, label="family")
+    compare.string(
+        "family_name", "family_name", method="jarowinkler", threshold=0.85, label="family"
+    )
     compare.exact("dob", "dob", label="dob")
     compare.string("address", "address", method="levenshtein", threshold=0.85, label="address")
     compare.exact("postcode", "postcode", label="postcode")
@@ -293,15 +305,19 @@ def main() -> None:
             records = [s.read().num_rows for s in sources]
             predicted, elapsed, threshold = accord_fsm(sources)
             p, r, tp, fp, fn = precision_recall(predicted, truth)
-            print(f"{label} ({args.people:,} people, {records[0]:,} x {records[1]:,}, {len(truth)} "
-                  f"true links) accord: precision {p:.4f} recall {r:.4f} (tp {tp}, fp {fp}, "
-                  f"fn {fn}) threshold {threshold:.3f} in {elapsed:.1f}s")
+            print(
+                f"{label} ({args.people:,} people, {records[0]:,} x {records[1]:,}, {len(truth)} "
+                f"true links) accord: precision {p:.4f} recall {r:.4f} (tp {tp}, fp {fp}, "
+                f"fn {fn}) threshold {threshold:.3f} in {elapsed:.1f}s"
+            )
             for name, runner in (("splink documented settings", splink_documented_fsm),
                                  ("recordlinkage (ECM)", recordlinkage_fsm)):  # fmt: skip
                 predicted, elapsed = runner(sources)
                 p, r, tp, fp, fn = precision_recall(predicted, truth)
-                print(f"{label} {name}: precision {p:.4f} recall {r:.4f} (tp {tp}, fp {fp}, "
-                      f"fn {fn}) in {elapsed:.1f}s")
+                print(
+                    f"{label} {name}: precision {p:.4f} recall {r:.4f} (tp {tp}, fp {fp}, "
+                    f"fn {fn}) in {elapsed:.1f}s"
+                )
 
 
 if __name__ == "__main__":

@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from linkage_eval import synth_source  # noqa: E402
+from linkage_eval import synth_source
 
-from accord.linkage import LinkConfig, LinkSource, link  # noqa: E402
-from accord.linkage.keys import assign_keys  # noqa: E402
+from accord.linkage import LinkConfig, LinkSource, link
+from accord.linkage.keys import assign_keys
 
 
 def main() -> None:
@@ -88,8 +88,12 @@ def incremental(result, keys, sources, held) -> None:
     population = pa.concat_tables(tables, promote_options="default")
     columns = ("dataset", "record_key", "person_key")
     person = {(d, k): p for d, k, p in zip(*(keys.column(c).to_pylist() for c in columns))}
-    ids = zip(population.column("source_dataset").to_pylist(), population.column("unique_id").to_pylist())
-    population = population.append_column("person_key", pa.array([person.get(i) for i in ids], pa.string()))
+    ids = zip(
+        population.column("source_dataset").to_pylist(), population.column("unique_id").to_pylist()
+    )
+    population = population.append_column(
+        "person_key", pa.array([person.get(i) for i in ids], pa.string())
+    )
     names = set(result.model["accord"]["rules"])
     t = time.perf_counter()
     matcher = IncrementalMatcher(
@@ -98,15 +102,19 @@ def incremental(result, keys, sources, held) -> None:
         duplicate_free={s.ref for s in sources if not s.may_hold_duplicates},
         link_threshold=result.config.link_threshold, review_floor=result.config.review_floor,
     )  # fmt: skip
-    print(f"incremental matcher built over {population.num_rows:,} records in {time.perf_counter() - t:.1f}s")
+    print(
+        f"incremental matcher built over {population.num_rows:,} records in {time.perf_counter() - t:.1f}s"
+    )
     times = []
     for i in range(held.num_rows):
         t = time.perf_counter()
         matcher.match(sources[1], held.slice(i, 1))
         times.append(time.perf_counter() - t)
     times.sort()
-    print(f"incremental: {len(times)} records one by one; median {statistics.median(times) * 1000:.0f} ms, "
-          f"p90 {times[int(len(times) * 0.9)] * 1000:.0f} ms per record")
+    print(
+        f"incremental: {len(times)} records one by one; median {statistics.median(times) * 1000:.0f} ms, "
+        f"p90 {times[int(len(times) * 0.9)] * 1000:.0f} ms per record"
+    )
 
 
 if __name__ == "__main__":

@@ -76,7 +76,9 @@ class Constraints(BaseModel):
             try:
                 re.compile(value)
             except re.error as exc:
-                raise ValueError(f"pattern {value!r} is not a valid regular expression: {exc}")
+                raise ValueError(
+                    f"pattern {value!r} is not a valid regular expression: {exc}"
+                ) from exc
         return value
 
 

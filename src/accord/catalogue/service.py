@@ -40,7 +40,9 @@ def parse_ref(ref: str) -> tuple[str, str]:
             member, _, name = ref.partition(sep)
             if member and name:
                 return member, name
-    raise InvalidInput(f"{ref!r} is not a dataset reference: write MEMBER/DATASET, e.g. camden/pupils")
+    raise InvalidInput(
+        f"{ref!r} is not a dataset reference: write MEMBER/DATASET, e.g. camden/pupils"
+    )
 
 
 class Catalogue:
@@ -111,7 +113,10 @@ class Catalogue:
             if uow.session.scalar(select(UserRow).where(UserRow.email == email)):
                 raise AlreadyExists(f"User {email} already exists")
             row = UserRow(
-                email=email, member=member_row, roles=sorted(set(roles)), token_hash=token_hash(token)
+                email=email,
+                member=member_row,
+                roles=sorted(set(roles)),
+                token_hash=token_hash(token),
             )
             uow.session.add(row)
             uow.emit(UserAdded(member=member, email=email, roles=row.roles))

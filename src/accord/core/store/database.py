@@ -122,9 +122,10 @@ def _guard_unlogged_changes(factory: sessionmaker[Session]) -> None:
         for obj in (*session.new, *session.dirty, *session.deleted):
             if isinstance(obj, EventRow):
                 session.info["events_written"] = True
-            elif session.is_modified(obj) or obj in session.new or obj in session.deleted:
-                if not getattr(obj, "__accord_unlogged__", False):
-                    session.info["state_changed"] = True
+            elif (
+                session.is_modified(obj) or obj in session.new or obj in session.deleted
+            ) and not getattr(obj, "__accord_unlogged__", False):
+                session.info["state_changed"] = True
 
     @event.listens_for(factory, "before_commit")
     def _check(session: Session) -> None:

@@ -59,7 +59,10 @@ def _mount() -> None:
 def _root(
     ctx: typer.Context,
     home: Path = typer.Option(
-        None, "--home", envvar="ACCORD_HOME", help="The trust's home folder [default: ./accord-home]"
+        None,
+        "--home",
+        envvar="ACCORD_HOME",
+        help="The trust's home folder [default: ./accord-home]",
     ),
     actor: str = typer.Option(
         None, "--actor", envvar="ACCORD_ACTOR", help="Who is acting, recorded on every event"
