@@ -12,7 +12,6 @@ from accord.audit.citizen import Identifiers
 from tests.citizen.world import World, build_world
 from tests.query.conftest import ANA, _nhs, make_grant
 from tests.query.conftest import build_world as build_census
-from tests.web.conftest import browser, page  # noqa: F401 - the browser tests' fixtures
 
 pytestmark = pytest.mark.filterwarnings("ignore:Arrow output on a DB-API result")
 

@@ -19,17 +19,6 @@ from accord.interfaces.api import create_app
 from tests.agreements.conftest import populate
 from tests.api.conftest import PUPILS_CONTRACT, People, add_people
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
 
 
@@ -87,25 +76,6 @@ def live_pop(sqlite_trust: Trust) -> Iterator[tuple[str, Trust]]:
     populate(sqlite_trust)
     with serve(sqlite_trust) as url:
         yield url, sqlite_trust
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: object) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1100, "height": 900})  # type: ignore[attr-defined]
-    opened = context.new_page()
-    yield opened
-    context.close()
 
 
 def screenshot(page: object, name: str) -> None:
