@@ -18,7 +18,7 @@ below is kept in `docs/benchmarks-<topic>.md` and gathered here by `bench/collec
 | topic | target | where it stands |
 |---|---|---|
 | ingest, 1M rows x 12 columns, 1% bad | >= 500,000 rows/s, < 2 GB | 272k rows/s on a quiet machine (not met), peak 0.6 GB |
-| synthetic population, 10M people | < 5 min, bounded memory | 310 s wall / 186 s CPU on a loaded machine, ~1 GiB flat |
+| synthetic population, 10M people | < 5 min, bounded memory | 168 s wall on a quiet machine, 1.1 GiB peak |
 | policy decision (Cedar) | < 5 ms | ~1.7 ms p50 for decide(), ~3 ms for grant() |
 | linkage accuracy, FEBRL4 | P and R >= 0.99 | P 1.0000, R 0.9872 |
 | linkage accuracy, FSM link, medium errors | P >= 0.995, R >= 0.99 | P 0.9921, R 0.9843 |
