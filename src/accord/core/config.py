@@ -8,7 +8,7 @@ override the defaults so the same code runs embedded or against PostgreSQL.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_HOME = "accord-home"
@@ -29,7 +29,6 @@ class Settings:
     max_retention_days: int = 3650
     min_cell_size: int = 10
     checkpoint_every: int = 1000
-    extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def for_home(

@@ -12,10 +12,10 @@ from accord.agreements.lint import LintReport
 from accord.agreements.model import parse_agreement
 from accord.agreements.signing import DetachedSignature
 from accord.agreements.status import AgreementStatus, HistoryEntry, SignatureInfo, VersionInfo
-from accord.interfaces.access import require_role
 from accord.interfaces.api.deps import ActingTrust, PageDep, TrustDep, UserDep
 from accord.interfaces.api.pagination import Page
 from accord.interfaces.api.problems import PROBLEM_RESPONSES
+from accord.policy.roles import require_role
 
 router = APIRouter(prefix="/agreements", tags=["agreements"], responses=PROBLEM_RESPONSES)
 

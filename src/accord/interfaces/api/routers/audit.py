@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
 from accord.audit.service import LogEntry
-from accord.interfaces.access import require_admin
 from accord.interfaces.api.deps import ActingTrust, TrustDep, UserDep
 from accord.interfaces.api.problems import PROBLEM_RESPONSES
+from accord.policy.roles import require_admin
 
 router = APIRouter(prefix="/audit", tags=["audit"], responses=PROBLEM_RESPONSES)
 

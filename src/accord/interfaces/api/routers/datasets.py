@@ -10,12 +10,12 @@ from fastapi.concurrency import run_in_threadpool
 from accord.catalogue.contract import parse_contract
 from accord.catalogue.models import Dataset, Version
 from accord.ingest.results import IngestResult
-from accord.interfaces.access import manage_data
 from accord.interfaces.api.deps import ActingTrust, PageDep, TrustDep, UserDep
 from accord.interfaces.api.pagination import Page
 from accord.interfaces.api.problems import PROBLEM_RESPONSES
 from accord.interfaces.tables import QuarantinePage, quarantine_page
 from accord.interfaces.uploads import receive_upload
+from accord.policy.roles import manage_data
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=PROBLEM_RESPONSES)
 

@@ -1,6 +1,6 @@
 """Linkage under an agreement: runs, status, the review queue, decisions, explanations.
 
-Who may do what is decided in ``accord.interfaces.access`` (parties see the status; data owners
+Who may do what is decided in ``accord.policy.roles`` (parties see the status; data owners
 of a controller and admins run, review and see the records of a pair).
 """
 
@@ -12,12 +12,12 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
 from accord.catalogue.models import User
-from accord.interfaces.access import review_linkage, see_linkage
 from accord.interfaces.api.deps import ActingTrust, PageDep, TrustDep, UserDep
 from accord.interfaces.api.pagination import Page
 from accord.interfaces.api.problems import PROBLEM_RESPONSES
 from accord.linkage.explain import Explanation
 from accord.linkage.records import LinkRun, LinkStatus, ReviewItem
+from accord.policy.roles import review_linkage, see_linkage
 from accord.trust import Trust
 
 router = APIRouter(

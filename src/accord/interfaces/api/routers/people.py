@@ -6,10 +6,10 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from accord.catalogue.models import ROLES, Member, User
-from accord.interfaces.access import require_admin
 from accord.interfaces.api.deps import ActingTrust, PageDep, TrustDep, UserDep
 from accord.interfaces.api.pagination import Page
 from accord.interfaces.api.problems import PROBLEM_RESPONSES
+from accord.policy.roles import require_admin
 
 router = APIRouter(tags=["members and users"], responses=PROBLEM_RESPONSES)
 

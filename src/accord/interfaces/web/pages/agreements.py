@@ -12,12 +12,12 @@ from pydantic import ValidationError
 from accord.agreements.describe import STATE_WORDS, plain_english
 from accord.agreements.signing import DetachedSignature
 from accord.errors import AccordError
-from accord.interfaces.access import require_role
 from accord.interfaces.api.deps import TrustDep, acting_as
 from accord.interfaces.uploads import receive_upload
 from accord.interfaces.web import charts
 from accord.interfaces.web.session import WebUser, check_csrf
 from accord.interfaces.web.templating import render
+from accord.policy.roles import require_role
 
 router = APIRouter()
 

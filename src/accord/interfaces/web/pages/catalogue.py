@@ -8,13 +8,13 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup, escape
 
 from accord.errors import AccordError, InvalidInput, NotFound
-from accord.interfaces.access import manage_data, may_manage_data
 from accord.interfaces.api.deps import TrustDep, acting_as
 from accord.interfaces.tables import quarantine_page
 from accord.interfaces.uploads import receive_upload
 from accord.interfaces.web import charts
 from accord.interfaces.web.session import WebUser, check_csrf
 from accord.interfaces.web.templating import render
+from accord.policy.roles import manage_data, may_manage_data
 
 router = APIRouter()
 

@@ -18,17 +18,17 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup, escape
 
 from accord.errors import AccordError, InvalidInput
-from accord.interfaces.access import (
-    may_review_linkage,
-    may_see_linkage,
-    review_linkage,
-    see_linkage,
-)
 from accord.interfaces.api.deps import TrustDep, acting_as
 from accord.interfaces.web import charts
 from accord.interfaces.web.session import WebUser, check_csrf
 from accord.interfaces.web.templating import render
 from accord.linkage.records import LinkStatus, ReviewItem, parse_record
+from accord.policy.roles import (
+    may_review_linkage,
+    may_see_linkage,
+    review_linkage,
+    see_linkage,
+)
 from accord.trust import Trust
 
 router = APIRouter()

@@ -1,4 +1,4 @@
-"""Who may call what: the role checks shared by the API and the web pages.
+"""Who may call what: the role checks every interface asks before calling a service.
 
 Roles come from the catalogue (``analyst``, ``data-owner``, ``ig-lead``, ``admin``). A user acts
 for one member; data owners and IG leads act on their own member's data and agreements only.
