@@ -15,6 +15,7 @@ import pytest
 
 from accord import Trust
 from accord.demo import STORIES, DemoResult, run_story
+from accord.demo.quality import truth_map
 
 PEOPLE = 4000
 
@@ -40,17 +41,7 @@ def homelessness(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
 
 
 def _truth(result: DemoResult, ref: str) -> dict[str, str]:
-    """record key -> true person id, for one dataset's ground truth."""
-    member, name = ref.split("/")
-    table = pq.read_table(result.synthetic / "ground_truth" / member / f"{name}.parquet")
-    key = next(c for c in table.column_names if c != "true_person_id")
-    return dict(
-        zip(
-            (str(v) for v in table.column(key).to_pylist()),
-            table.column("true_person_id").to_pylist(),
-            strict=True,
-        )
-    )
+    return truth_map(result.synthetic, ref)
 
 
 def _accepted(result: DemoResult, ref: str, where: str = "TRUE") -> pa.Table:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,16 @@ class LinkQuality:
     def f1(self) -> float:
         p, r = self.precision, self.recall
         return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def truth_map(synthetic: Path, ref: str) -> dict[str, str]:
+    """Record key -> true person id for one dataset ("member/name") of a synthetic population."""
+    member, name = ref.split("/")
+    table = pq.read_table(synthetic / "ground_truth" / member / f"{name}.parquet")
+    keys = table.column(table.column_names[0]).to_pylist()
+    return dict(
+        zip((str(k) for k in keys), table.column("true_person_id").to_pylist(), strict=True)
+    )
 
 
 def link_quality(keys_path: Path, ground_truth: dict[str, tuple[Path, str]]) -> LinkQuality:

@@ -15,7 +15,7 @@ from accord.agreements.templates import render_template
 from accord.audit.citizen import CitizenReport, Identifiers
 from accord.audit.verify import VerifyReport
 from accord.core.crypto.files import write_private
-from accord.demo.quality import LinkQuality, link_quality
+from accord.demo.quality import LinkQuality, link_quality, truth_map
 from accord.demo.stories import TITLES, Story
 from accord.errors import PermissionDenied
 from accord.query.release import Release
@@ -282,16 +282,7 @@ def _citizen_report(
 def _released_person(
     trust: Trust, story: Story, synthetic: Path, result: DemoResult
 ) -> dict[str, Any] | None:
-    member, name = story.citizen_from.split("/")
-    truth_table = pq.read_table(synthetic / "ground_truth" / member / f"{name}.parquet")
-    key = truth_table.column_names[0]
-    truth = dict(
-        zip(
-            (str(k) for k in truth_table.column(key).to_pylist()),
-            truth_table.column("true_person_id").to_pylist(),
-            strict=True,
-        )
-    )
+    truth = truth_map(synthetic, story.citizen_from)
     for release in result.releases.values():
         contributors = trust.queries.contributors(release.id)
         for dataset, record in zip(
