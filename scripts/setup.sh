@@ -11,6 +11,11 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[dev,spark]"
 
+# Debian's Chromium drives the browser tests (Playwright cannot download browsers here).
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
 if [ -f scripts/install-web-assets.sh ]; then
   bash scripts/install-web-assets.sh
 fi

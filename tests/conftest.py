@@ -68,9 +68,10 @@ def sqlite_trust(tmp_path: Path) -> Iterator[Trust]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    # Fail, never skip: a missing browser is a broken set-up, not a reason to pass.
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run ./scripts/setup.sh"
+    from playwright import sync_api
+
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched

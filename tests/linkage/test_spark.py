@@ -12,8 +12,6 @@ from accord.linkage import LinkResult, link
 from accord.linkage.dialects import model_for_dialect
 from tests.linkage.conftest import FAST, make_boroughs
 
-pyspark = pytest.importorskip("pyspark")
-
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
