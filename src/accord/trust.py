@@ -28,9 +28,11 @@ if TYPE_CHECKING:
     from accord.agreements.service import Agreements
     from accord.audit.citizen import CitizenView
     from accord.audit.service import Audit
+    from accord.catalogue.models import User
     from accord.catalogue.service import Catalogue
     from accord.ingest.service import Ingest
     from accord.linkage.service import Linkage
+    from accord.policy.roles import Operator
     from accord.query.service import Queries
 
 # Hooks ("module:function") run with the trust each time one opens, e.g. the audit log
@@ -45,6 +47,8 @@ class Trust:
         self.settings = settings
         self.store = store
         self.actor = actor
+        # Who opened the trust (kept by ``acting_as``): the operator of this trust's home.
+        self.operator_name = actor
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -114,6 +118,7 @@ class Trust:
     def acting_as(self, actor: str) -> Trust:
         """The same trust, recording ``actor`` on every event."""
         other = Trust(self.settings, self.store, actor)
+        other.operator_name = self.operator_name
         return other
 
     def close(self) -> None:
@@ -127,8 +132,19 @@ class Trust:
 
     # -- core helpers ----------------------------------------------------------------------
 
-    def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.store, self.actor)
+    def unit_of_work(self, actor: User | None = None) -> UnitOfWork:
+        """A transaction whose events record ``actor`` (a user or the operator) as who acted,
+        or this trust's actor when none is given."""
+        return UnitOfWork(self.store, actor.email if actor is not None else self.actor)
+
+    @cached_property
+    def operator(self) -> Operator:
+        """The trust operator: whoever holds this home and opened it, acting with every right an
+        admin has, recorded by name (see ``accord.policy.roles.Operator``). Services act as the
+        operator when no user is given."""
+        from accord.policy.roles import Operator
+
+        return Operator.named(self.operator_name)
 
     @property
     def home(self) -> Path:

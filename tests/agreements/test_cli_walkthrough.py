@@ -67,7 +67,14 @@ def test_fsm_agreement_from_new_to_active(home: Path, tmp_path: Path) -> None:
     assert lint.exit_code == 0
     assert "no problems found. It can be proposed and signed." in words(lint)
 
-    proposed = run(home, "agreement", "propose", str(file))
+    refused = runner.invoke(
+        app,
+        ["--home", str(home), "agreement", "propose", str(file), "--as", "ana@islington.gov.uk"],
+    )
+    assert "need the ig-lead or admin role; ana@islington.gov.uk has analyst" in str(
+        refused.exception
+    )
+    proposed = run(home, "agreement", "propose", str(file), "--as", "ig@islington.gov.uk")
     assert f"Proposed {ID} as version 1." in words(proposed)
     assert "Waiting for signatures from: camden, islington." in words(proposed)
 
@@ -126,7 +133,9 @@ def test_lint_explains_errors_and_fails(home: Path, tmp_path: Path) -> None:
 
 def test_revoke_from_the_command_line(home: Path, tmp_path: Path) -> None:
     test_fsm_agreement_from_new_to_active(home, tmp_path)
-    result = run(home, "agreement", "revoke", ID, "--reason", "Term ended")
+    result = run(
+        home, "agreement", "revoke", ID, "--reason", "Term ended", "--as", "ig@camden.gov.uk"
+    )
     assert "Revoked fsm-camden-islington. Nobody can query under it any more." in words(result)
     assert "Status: revoked Revoked because: Term ended" in words(
         run(home, "agreement", "show", ID)

@@ -171,9 +171,12 @@ def test_a_revoked_agreement_cannot_be_signed_or_reproposed(
 def test_only_a_controllers_ig_lead_or_an_admin_may_revoke(
     active_fsm: Trust, fsm: Agreement
 ) -> None:
-    with pytest.raises(PermissionDenied):
-        active_fsm.agreements.revoke(fsm.id, "no reason", by=analyst("islington"))
-    active_fsm.agreements.revoke(fsm.id, "ended early", by=ig("camden"))
+    user = active_fsm.catalogue.get_user
+    with pytest.raises(PermissionDenied, match="only an ig-lead of a controller"):
+        active_fsm.agreements.revoke(fsm.id, "no reason", actor=user(analyst("islington")))
+    with pytest.raises(PermissionDenied, match="hackney"):
+        active_fsm.agreements.revoke(fsm.id, "no reason", actor=user(ig("hackney")))
+    active_fsm.agreements.revoke(fsm.id, "ended early", actor=user(ig("camden")))
     assert active_fsm.agreements.status(fsm.id).state == "revoked"
 
 

@@ -55,6 +55,12 @@ def test_a_reviewer_accepts_a_pair_and_the_queue_shrinks(
     assert page.locator("h1").inner_text() == "Are these records the same person?"
     assert first in page.locator("#pair thead").inner_text()
     assert "Date of birth" in page.locator("#pair tbody").inner_text()
+    # The two records as their datasets hold them: only the fields the agreement shares.
+    records = page.locator("#records")
+    assert first in records.locator("thead").inner_text()
+    shown_fields = records.locator("tbody th").all_inner_texts()
+    assert {"Given name", "Date of birth", "Postcode"} <= set(shown_fields)
+    assert "Sex" not in shown_fields
     assert page.locator("#waterfall svg").count() == 1
     screenshot(page, "linkage-pair")
 

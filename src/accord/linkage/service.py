@@ -1,7 +1,12 @@
 """The linkage service (``trust.linkage``): the core wired to agreements, data and the log.
 
+Who may do what is decided here, with ``accord.policy.roles``: the methods that run, show or
+change an agreement's linkage take the acting user (``actor``; the trust operator when not given)
+and refuse, saying why, anyone the rule does not allow. The actor is recorded on every event.
+
 Examples:
-    >>> run = trust.linkage.run("fsm-camden-islington")  # doctest: +SKIP
+    >>> owner = trust.catalogue.get_user("owner@camden.gov.uk")  # doctest: +SKIP
+    >>> run = trust.linkage.run("fsm-camden-islington", actor=owner)  # doctest: +SKIP
     >>> trust.linkage.keys_path("fsm-camden-islington")  # doctest: +SKIP
     PosixPath('.../data/linkage/fsm-camden-islington/keys.parquet')
 """
@@ -35,7 +40,13 @@ from accord.linkage.events import (
     PersonKeysSplit,
     ReviewDecided,
 )
-from accord.linkage.explain import Explanation, explanation_from_waterfall
+from accord.linkage.explain import (
+    Explanation,
+    SharedRecord,
+    explanation_from_waterfall,
+    identifier_share,
+    read_record,
+)
 from accord.linkage.incremental import IncrementalMatcher, Match
 from accord.linkage.keys import KeyAssignment, as_previous, assign_keys
 from accord.linkage.models import (
@@ -49,8 +60,19 @@ from accord.linkage.records import LinkRun, LinkStatus, ReviewItem, parse_record
 from accord.linkage.scope import Share, filter_shared, read_shared, shares_of
 from accord.linkage.scoring import Scorer, term_frequencies
 from accord.linkage.source import LinkSource
+from accord.linkage.weights import WeightHistogram, weight_histogram
+from accord.policy.roles import (
+    export_linkage,
+    link_other_datasets,
+    may_review_linkage,
+    may_see_linkage,
+    review_linkage,
+    see_linkage,
+)
 
 if TYPE_CHECKING:
+    from accord.agreements.status import AgreementStatus
+    from accord.catalogue.models import User
     from accord.trust import Trust
 
 Progress = Callable[[str], None]
@@ -63,6 +85,65 @@ class Linkage:
     def __init__(self, trust: Trust) -> None:
         self.trust = trust
         self._matchers: dict[str, IncrementalMatcher] = {}
+
+    # -- who may ---------------------------------------------------------------------------
+
+    def _acting(self, actor: User | None) -> User:
+        """The user acting: the one given, else the trust operator."""
+        return actor if actor is not None else self.trust.operator
+
+    def _parties(
+        self, actor: User, agreement_id: str, *, unlisted: bool = False
+    ) -> tuple[list[str], list[str]]:
+        """(controllers, recipients) of the agreement; NotFound for an unknown agreement.
+
+        Linkage over named datasets may run under an id no stored agreement has (a trust being
+        set up, a test): that linkage has no parties, and only an admin may touch it.
+        """
+        try:
+            found = self.trust.agreements.status(agreement_id)
+        except NotFound:
+            if actor.has_role("admin") and (unlisted or self._has_runs(agreement_id)):
+                return [], []
+            raise
+        return list(found.controllers), list(found.recipients)
+
+    def _require_see(self, actor: User, agreement_id: str) -> None:
+        see_linkage(actor, agreement_id, *self._parties(actor, agreement_id))
+
+    def _require_review(
+        self, actor: User, agreement_id: str, action: str, *, unlisted: bool = False
+    ) -> None:
+        controllers, recipients = self._parties(actor, agreement_id, unlisted=unlisted)
+        see_linkage(actor, agreement_id, controllers, recipients)
+        review_linkage(actor, agreement_id, controllers, action)
+
+    def may_review(self, agreement_id: str, *, actor: User) -> bool:
+        """Whether ``actor`` may run the agreement's linkage, see its review queue and the
+        records of a pair, and decide pairs (for a page to offer only what works)."""
+        controllers, _ = self._parties(actor, agreement_id)
+        return may_review_linkage(actor, controllers)
+
+    def overview(self, *, actor: User) -> list[tuple[AgreementStatus, LinkStatus]]:
+        """The agreements permitting linkage that ``actor`` may see, each with its linkage
+        status (an admin sees all; anyone else those their member is a party to)."""
+        seen = []
+        for status in self.trust.agreements.list():
+            if not may_see_linkage(actor, status.controllers, status.recipients):
+                continue
+            if not self.trust.agreements.get(status.id).linkage.permitted:
+                continue
+            seen.append((status, self._status(status.id)))
+        return seen
+
+    def _has_runs(self, agreement_id: str) -> bool:
+        with self.trust.store.sessions() as session:
+            return (
+                session.scalar(
+                    select(LinkRunRow.id).where(LinkRunRow.agreement == agreement_id).limit(1)
+                )
+                is not None
+            )
 
     # -- where things live -----------------------------------------------------------------
 
@@ -87,12 +168,18 @@ class Linkage:
         roles: Sequence[str] | None = None,
         config: LinkConfig | None = None,
         progress: Progress | None = None,
+        actor: User | None = None,
     ) -> LinkRun:
         """Link the datasets an active agreement covers and (re)issue person keys.
 
         The datasets and permitted identifier roles come from the agreement; ``datasets`` and
-        ``roles`` may be given instead (e.g. before agreements are set up in a test trust).
+        ``roles`` may be given instead (e.g. before agreements are set up in a test trust), by
+        an admin only. ``actor`` must be a data owner of a controller or an admin.
         """
+        actor = self._acting(actor)
+        self._require_review(actor, agreement_id, "run linkage", unlisted=datasets is not None)
+        if datasets is not None:
+            link_other_datasets(actor, agreement_id)
         refs, permitted, agreement_version = self._spec(agreement_id, datasets, roles)
         shares = self._shares(agreement_id, agreement_version)
         sources = [self._source(ref, shares.get(ref)) for ref in refs]
@@ -106,7 +193,7 @@ class Linkage:
             rejected=rejected,
             progress=progress,
         )
-        return self._record_run(agreement_id, agreement_version, result, backend, progress)
+        return self._record_run(agreement_id, agreement_version, result, backend, progress, actor)
 
     def _spec(
         self, agreement_id: str, datasets: Sequence[str] | None, roles: Sequence[str] | None
@@ -158,6 +245,7 @@ class Linkage:
         result: LinkResult,
         backend: str,
         progress: Progress | None,
+        actor: User,
     ) -> LinkRun:
         say = progress or (lambda message: None)
         folder = self.folder(agreement_id)
@@ -204,6 +292,7 @@ class Linkage:
             summary,
             run_dir,
             model_text,
+            actor,
         )
         self._write_keys(agreement_id, assignment.table, run_dir)
         self._matchers.pop(agreement_id, None)
@@ -222,9 +311,12 @@ class Linkage:
         summary: dict[str, Any],
         run_dir: Path,
         model_text: str | None,
+        actor: User | None,
     ) -> int | None:
+        """Record a run; its events name ``actor`` (None: records arriving through an ingest,
+        whose actor is the ingesting trust's)."""
         model_version: int | None = None
-        with self.trust.unit_of_work() as uow:
+        with self.trust.unit_of_work(actor) as uow:
             session = uow.session
             if model_text is not None and result is not None:
                 model_version = 1 + (
@@ -441,8 +533,12 @@ class Linkage:
                 (accepted if row.status == "accepted" else rejected).append(pair)
         return accepted, rejected
 
-    def review_queue(self, agreement_id: str, *, include_decided: bool = False) -> list[ReviewItem]:
-        """Pairs awaiting a reviewer (most doubtful first), or all with ``include_decided``."""
+    def review_queue(
+        self, agreement_id: str, *, include_decided: bool = False, actor: User | None = None
+    ) -> list[ReviewItem]:
+        """Pairs awaiting a reviewer (most likely matches first), or all with
+        ``include_decided``. For a data owner of a controller or an admin (``actor``)."""
+        self._require_review(self._acting(actor), agreement_id, "see the review queue")
         with self.trust.store.sessions() as session:
             query = select(ReviewRow).where(ReviewRow.agreement == agreement_id)
             if not include_decided:
@@ -450,13 +546,24 @@ class Linkage:
             rows = session.scalars(query.order_by(ReviewRow.match_probability.desc(), ReviewRow.id))
             return [_review(r) for r in rows]
 
-    def decide(self, agreement_id: str, record_a: str, record_b: str, accept: bool) -> ReviewItem:
+    def decide(
+        self,
+        agreement_id: str,
+        record_a: str,
+        record_b: str,
+        accept: bool,
+        *,
+        actor: User | None = None,
+    ) -> ReviewItem:
         """Accept or reject a pair: it overrides the model for that pair at once (the agreement's
-        clusters and keys are rebuilt from the last run's pairs) and feeds the next training."""
+        clusters and keys are rebuilt from the last run's pairs) and feeds the next training.
+        ``actor`` (a data owner of a controller or an admin) is recorded as the reviewer."""
+        actor = self._acting(actor)
+        self._require_review(actor, agreement_id, "accept or reject a pair")
         a, b = sorted([parse_record(record_a), parse_record(record_b)])
         run = self._latest_full_run(agreement_id)
         status = "accepted" if accept else "rejected"
-        with self.trust.unit_of_work() as uow:
+        with self.trust.unit_of_work(actor) as uow:
             row = uow.session.scalar(
                 select(ReviewRow).where(
                     ReviewRow.agreement == agreement_id,
@@ -478,7 +585,7 @@ class Linkage:
                     run_number=run.number,
                 )
                 uow.session.add(row)
-            row.status, row.reviewer, row.decided_at = status, self.trust.actor, utcnow()
+            row.status, row.reviewer, row.decided_at = status, actor.email, utcnow()
             uow.emit(
                 ReviewDecided(
                     agreement=agreement_id,
@@ -490,7 +597,7 @@ class Linkage:
             )
             uow.session.flush()
             item = _review(row)
-        self.recluster(agreement_id)
+        self._recluster(agreement_id, actor)
         return item
 
     def _check_records(self, run: LinkRunRow, records: list[tuple[str, str]]) -> None:
@@ -508,8 +615,14 @@ class Linkage:
                     f"Record {dataset}:{key} was not part of the last linkage of {run.agreement}"
                 )
 
-    def recluster(self, agreement_id: str) -> LinkRun:
-        """Rebuild clusters and keys from the last run's scored pairs and all review decisions."""
+    def recluster(self, agreement_id: str, *, actor: User | None = None) -> LinkRun:
+        """Rebuild clusters and keys from the last run's scored pairs and all review decisions.
+        For a data owner of a controller or an admin (``actor``)."""
+        actor = self._acting(actor)
+        self._require_review(actor, agreement_id, "rebuild the people of a linkage")
+        return self._recluster(agreement_id, actor)
+
+    def _recluster(self, agreement_id: str, actor: User) -> LinkRun:
         run = self._latest_full_run(agreement_id)
         run_dir = self.trust.home / run.path
         pairs = pq.read_table(run_dir / "pairs.parquet")
@@ -555,6 +668,7 @@ class Linkage:
             summary,
             out,
             None,
+            actor,
         )
         self._write_keys(agreement_id, assignment.table, out)
         self._matchers.pop(agreement_id, None)
@@ -562,8 +676,42 @@ class Linkage:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def status(self, agreement_id: str) -> LinkStatus:
-        """Model, thresholds, counts of pairs, clusters and review size of an agreement."""
+    def status(self, agreement_id: str, *, actor: User | None = None) -> LinkStatus:
+        """Model, thresholds, counts of pairs, clusters and review size of an agreement.
+        For anyone acting for a party to the agreement, or an admin (``actor``)."""
+        self._require_see(self._acting(actor), agreement_id)
+        return self._status(agreement_id)
+
+    def weights(
+        self, agreement_id: str, *, bins: int = 30, actor: User | None = None
+    ) -> WeightHistogram | None:
+        """How the last full run's scored pairs are spread by match weight, in ``bins``
+        equal-width bins that also span the review floor and the link threshold; None before
+        the first run. Counted by DuckDB from the run's stored pairs. For anyone acting for a
+        party to the agreement, or an admin (``actor``).
+
+        Examples:
+            >>> found = trust.linkage.weights("fsm-2026", actor=analyst)  # doctest: +SKIP
+            >>> found.pairs, found.linked, found.to_review  # doctest: +SKIP
+            (612, 540, 72)
+        """
+        self._require_see(self._acting(actor), agreement_id)
+        if bins < 1:
+            raise InvalidInput(f"A histogram needs at least one bin, not {bins}")
+        try:
+            run = self._latest_full_run(agreement_id)
+        except NotFound:
+            return None
+        return weight_histogram(
+            agreement_id,
+            run.number,
+            self.trust.home / run.path / "pairs.parquet",
+            link_threshold=run.link_threshold,
+            review_floor=run.review_floor,
+            bins=bins,
+        )
+
+    def _status(self, agreement_id: str) -> LinkStatus:
         with self.trust.store.sessions() as session:
             row = session.scalar(
                 select(LinkRunRow)
@@ -615,11 +763,20 @@ class Linkage:
             run_dir / "prepared.parquet"
         )
 
-    def explain(self, agreement_id: str, record_a: str, record_b: str) -> Explanation:
-        """What each comparison contributed to the match weight of a pair (waterfall)."""
+    def explain(
+        self, agreement_id: str, record_a: str, record_b: str, *, actor: User | None = None
+    ) -> Explanation:
+        """What each comparison contributed to the match weight of a pair (waterfall), and the
+        two records' shared fields as they stand in their datasets' latest versions.
+
+        The records are people's identifiers, so only a data owner of a controller or an admin
+        (``actor``) may see them, and only the fields the agreement shares.
+        """
+        self._require_review(self._acting(actor), agreement_id, "see the records of a pair")
         run = self._latest_full_run(agreement_id)
         scorer, prepared = self._scorer(run)
         rows = []
+        keys = []
         for text in (record_a, record_b):
             dataset, key = parse_record(text)
             found = prepared.filter(
@@ -631,22 +788,43 @@ class Linkage:
             if found.num_rows == 0:
                 raise NotFound(f"Record {text} was not part of the last linkage of {agreement_id}")
             rows.append(found)
-        return explanation_from_waterfall(scorer.waterfall(rows[0], rows[1]))
+            keys.append((dataset, key))
+        explanation = explanation_from_waterfall(scorer.waterfall(rows[0], rows[1]))
+        shares = self._shares(agreement_id, run.agreement_version)
+        explanation.records = [self._shared_record(ref, key, shares) for ref, key in keys]
+        return explanation
 
-    def export(self, agreement_id: str, out: Path | str, *, by: str) -> int:
-        """Write one row per record (member, dataset, primary key, person key, probability to its
-        cluster) to Parquet. Administrators only; the export is logged."""
+    def _shared_record(self, ref: str, key: str, shares: dict[str, Share]) -> SharedRecord:
+        contract = self.trust.catalogue.contract(ref)
+        share = shares.get(ref) or identifier_share(contract)
         try:
-            user = self.trust.catalogue.get_user(by)
-        except NotFound as exc:
-            raise PermissionDenied(
-                f"Exporting person keys needs an administrator; {by} is not a user"
-            ) from exc
-        if not user.active or not user.has_role("admin"):
-            raise PermissionDenied(
-                f"Exporting person keys is for administrators only: {user.email} has "
-                f"{', '.join(user.roles) or 'no role'}"
-            )
+            path = self.trust.ingest.version_path(ref)
+        except ModuleNotFoundError:  # pragma: no cover - ingest not in this build
+            path = self.trust.home / self.trust.catalogue.version(ref).path
+        return read_record(ref, contract, path, share, key)
+
+    def export(
+        self,
+        agreement_id: str,
+        out: Path | str,
+        *,
+        actor: User | None = None,
+        by: str | None = None,
+    ) -> int:
+        """Write one row per record (member, dataset, primary key, person key, probability to its
+        cluster) to Parquet. For the trust's administrators only (``actor``); the export is
+        recorded in the log before the file is written.
+
+        ``by`` names the actor by e-mail instead (resolved through the catalogue), for callers
+        that hold only an address.
+        """
+        if by is not None:
+            if actor is not None:
+                raise InvalidInput("Say who exports once: give actor or by, not both")
+            actor = self._user(by, "Exporting person keys needs an administrator")
+        actor = self._acting(actor)
+        export_linkage(actor, agreement_id)
+        self._require_see(actor, agreement_id)
         path = self.keys_path(agreement_id)
         if path is None:
             raise NotFound(
@@ -665,18 +843,24 @@ class Linkage:
             }
         )
         out = Path(out)
-        with self.trust.unit_of_work() as uow:
+        with self.trust.unit_of_work(actor) as uow:
             uow.emit(
                 LinkExported(
                     agreement=agreement_id,
                     run=self._latest_run_number(agreement_id),
                     rows=table.num_rows,
                     path=str(out.resolve()),
-                    by=user.email,
+                    by=actor.email,
                 )
             )
             pq.write_table(table, out)  # written inside the unit of work: no file without its log
         return table.num_rows
+
+    def _user(self, email: str, needed: str) -> User:
+        try:
+            return self.trust.catalogue.get_user(email)
+        except NotFound as exc:
+            raise PermissionDenied(f"{needed}; {email} is not a user of this trust") from exc
 
     def _latest_run_number(self, agreement_id: str) -> int:
         return self._next_run(agreement_id) - 1
@@ -780,6 +964,7 @@ class Linkage:
             review,
             summary,
             out,
+            None,
             None,
         )
         self._write_keys(agreement_id, table, out)

@@ -43,9 +43,11 @@ from accord.errors import (
     NotFound,
     PermissionDenied,
 )
+from accord.policy import roles
 from accord.policy.grant import AccessGrant, DatasetGrant, OutputRules
 
 if TYPE_CHECKING:
+    from accord.catalogue.models import User
     from accord.trust import Trust
 
 
@@ -61,7 +63,8 @@ class Agreements:
     """The agreements of one trust (``trust.agreements``).
 
     Examples:
-        >>> v = trust.agreements.propose("fsm.yaml")  # doctest: +SKIP
+        >>> ig = trust.catalogue.get_user("ig@camden.gov.uk")  # doctest: +SKIP
+        >>> v = trust.agreements.propose("fsm.yaml", actor=ig)  # doctest: +SKIP
         >>> trust.agreements.sign(v.agreement, "ig@camden.gov.uk")  # doctest: +SKIP
         >>> trust.agreements.sign(v.agreement, "ig@islington.gov.uk")  # doctest: +SKIP
         >>> fields = {"camden/school_census": {"given_name"}}
@@ -74,6 +77,10 @@ class Agreements:
         self.trust = trust
         self._engine_key: Any = None
         self._engine: PolicyEngine | None = None
+
+    def _acting(self, actor: User | None) -> User:
+        """The user a change is made by: the one given, else the trust operator."""
+        return actor if actor is not None else self.trust.operator
 
     # -- checking --------------------------------------------------------------------------
 
@@ -107,16 +114,24 @@ class Agreements:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def propose(self, agreement: Agreement | Path | str | dict[str, Any]) -> VersionInfo:
+    def propose(
+        self,
+        agreement: Agreement | Path | str | dict[str, Any],
+        *,
+        actor: User | None = None,
+    ) -> VersionInfo:
         """Store an agreement as a draft: version 1, or N+1 if its content changed.
 
         Proposing the same content again changes nothing. A change after any signature makes a
-        new version, which needs every controller's signature again.
+        new version, which needs every controller's signature again. ``actor`` proposes it (an
+        ig-lead or admin; the trust operator when not given) and is recorded as its proposer.
         """
+        actor = self._acting(actor)
+        roles.propose_agreement(actor)
         model = _as_model(agreement)
         canonical = model.canonical().decode("utf-8")
         digest = model.sha256()
-        with self.trust.unit_of_work() as uow:
+        with self.trust.unit_of_work(actor) as uow:
             row = uow.session.get(AgreementRow, model.id)
             if row is not None and row.revoked_at is not None:
                 raise PermissionDenied(
@@ -140,7 +155,7 @@ class Agreements:
                 canonical_json=canonical,
                 sha256=digest,
                 status="draft",
-                proposed_by=self.trust.actor,
+                proposed_by=actor.email,
             )
             uow.session.add(version)
             uow.emit(
@@ -160,19 +175,29 @@ class Agreements:
     def sign(
         self,
         agreement_id: str,
-        signer_email: str,
+        signer: User | str,
         signature: DetachedSignature | None = None,
         *,
         at: datetime | None = None,
     ) -> SignatureInfo:
         """Record a controller's signature on the latest version of an agreement.
 
-        With ``signature`` (a detached signature made outside the trust) it is verified and
-        stored; without it the member's private key in the trust home signs (a demo
-        convenience). Only an ig-lead of a controller may sign, and lint errors block signing.
+        ``signer`` is the acting user (or their e-mail), read afresh from the catalogue. With
+        ``signature`` (a detached signature made outside the trust) it is verified and stored;
+        without it the member's private key in the trust home signs (a demo convenience). Only
+        an ig-lead of a controller may sign — never an admin nor the trust operator, as a
+        signature binds a member — and lint errors block signing. The log records the signer as
+        the one who acted.
         """
         now = _now(at)
-        with self.trust.unit_of_work() as uow:
+        if not isinstance(signer, str) and roles.is_operator(signer):
+            raise PermissionDenied(
+                "The trust operator cannot sign an agreement: a signature binds a member, so one "
+                "of its IG leads signs (accord agreement sign ID --as EMAIL)."
+            )
+        signer_email = signer if isinstance(signer, str) else signer.email
+        signer = self._user(signer_email)  # roles and active flag as they are now
+        with self.trust.unit_of_work(signer) as uow:
             row = _agreement_row(uow.session, agreement_id)
             if row.revoked_at is not None:
                 raise PermissionDenied(
@@ -180,22 +205,11 @@ class Agreements:
                 )
             version = _version_row(uow.session, agreement_id, row.latest_version)
             model = _model(version)
-            user = uow.session.scalar(
-                select(UserRow).where(UserRow.email == signer_email.strip().lower())
-            )
-            if user is None or not user.active:
+            roles.sign_agreement(signer, agreement_id, model.controllers)
+            user = uow.session.scalar(select(UserRow).where(UserRow.email == signer.email))
+            if user is None:  # removed since it was read: refuse rather than sign for nobody
                 raise PermissionDenied(f"{signer_email} is not an active user of this trust.")
             member = user.member
-            if "ig-lead" not in user.roles:
-                raise PermissionDenied(
-                    f"{user.email} cannot sign: only a user with the ig-lead role may sign for "
-                    f"{member.name}."
-                )
-            if member.name not in model.controllers:
-                raise PermissionDenied(
-                    f"{member.name} is not a controller under agreement {agreement_id}, so "
-                    f"{user.email} cannot sign it (controllers: {', '.join(model.controllers)})."
-                )
             report = lint(self.lint_context(model))
             if report.errors:
                 raise InvalidInput(
@@ -250,18 +264,23 @@ class Agreements:
             self._transition(uow, row, now)
             return SignatureInfo(member=member.name, signer=user.email, signed_at=now, valid=True)
 
-    def revoke(self, agreement_id: str, reason: str, *, by: str | None = None) -> None:
-        """Revoke an agreement: from now on it grants nothing, whatever its version."""
+    def revoke(self, agreement_id: str, reason: str, *, actor: User | None = None) -> None:
+        """Revoke an agreement: from now on it grants nothing, whatever its version.
+
+        ``actor`` revokes it (an ig-lead of a controller or an admin; the trust operator when not
+        given) and is recorded as who revoked it.
+        """
+        actor = self._acting(actor)
         if not reason.strip():
             raise InvalidInput("Say why the agreement is revoked (--reason)")
-        with self.trust.unit_of_work() as uow:
+        with self.trust.unit_of_work(actor) as uow:
             row = _agreement_row(uow.session, agreement_id)
+            model = _model(_version_row(uow.session, row.id, row.latest_version))
+            roles.revoke_agreement(actor, agreement_id, model.controllers)
             if row.revoked_at is not None:
                 raise AlreadyExists(f"Agreement {agreement_id} was already revoked.")
-            if by is not None:
-                self._check_may_revoke(uow.session, row, by)
             row.revoked_at = datetime.now(UTC)
-            row.revoked_by = by or self.trust.actor
+            row.revoked_by = actor.email
             row.revoked_reason = reason.strip()
             in_force = self._in_force(uow.session, agreement_id)
             version = in_force[0] if in_force[0] is not None else row.latest_version
@@ -305,18 +324,15 @@ class Agreements:
             changes.append(f"{row.id} version {number} has expired")
         return changes
 
-    def _check_may_revoke(self, session: Session, row: AgreementRow, email: str) -> None:
-        user = session.scalar(select(UserRow).where(UserRow.email == email.strip().lower()))
-        model = _model(_version_row(session, row.id, row.latest_version))
-        if user is None or not user.active:
+    def _user(self, email: str) -> User:
+        """The catalogue's user ``email``, refused (not "not found") when unknown or inactive."""
+        try:
+            user = self.trust.catalogue.get_user(email.strip().lower())
+        except NotFound as exc:
+            raise PermissionDenied(f"{email} is not an active user of this trust.") from exc
+        if not user.active:
             raise PermissionDenied(f"{email} is not an active user of this trust.")
-        if "admin" in user.roles:
-            return
-        if "ig-lead" in user.roles and user.member.name in model.controllers:
-            return
-        raise PermissionDenied(
-            f"{email} may not revoke {row.id}: only an ig-lead of a controller or an admin may."
-        )
+        return user
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from accord.agreements.model import load_agreement
 from accord.agreements.signing import read_detached, sign_file, write_detached
 from accord.agreements.templates import render_template, template_names
 from accord.errors import InvalidInput
-from accord.interfaces.cli.context import console, open_trust
+from accord.interfaces.cli.context import AS_HELP, acting_user, console, open_trust
 
 app = typer.Typer(
     help="Data-sharing agreements: templates, IG checks, signatures and lifecycle.",
@@ -69,11 +69,15 @@ def lint_cmd(ctx: typer.Context, file: Path = typer.Argument(..., help="Agreemen
 
 
 @app.command("propose")
-def propose(ctx: typer.Context, file: Path = typer.Argument(..., help="Agreement file")) -> None:
+def propose(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="Agreement file"),
+    as_: str = typer.Option(None, "--as", help=AS_HELP + "; an ig-lead or admin may propose"),
+) -> None:
     """Store the agreement as a draft version for the controllers to sign."""
     trust = open_trust(ctx)
     model = load_agreement(file)
-    info = trust.agreements.propose(model)
+    info = trust.agreements.propose(model, actor=acting_user(trust, as_))
     if not info.created:
         console.print(
             f"{model.id} version {info.version} already holds exactly this text; nothing changed."
@@ -174,10 +178,11 @@ def revoke(
     ctx: typer.Context,
     agreement_id: str = typer.Argument(...),
     reason: str = typer.Option(..., "--reason", help="Why it is revoked (recorded in the log)"),
-    as_: str = typer.Option(None, "--as", help="E-mail of the ig-lead or admin revoking it"),
+    as_: str = typer.Option(None, "--as", help=AS_HELP + "; an ig-lead of a controller or admin"),
 ) -> None:
     """Revoke an agreement: from now on it grants no access."""
-    open_trust(ctx).agreements.revoke(agreement_id, reason, by=as_)
+    trust = open_trust(ctx)
+    trust.agreements.revoke(agreement_id, reason, actor=acting_user(trust, as_))
     console.print(f"Revoked {agreement_id}. Nobody can query under it any more.")
 
 

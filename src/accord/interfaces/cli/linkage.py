@@ -1,4 +1,8 @@
-"""`accord link …`: link an agreement's datasets into people, review doubtful pairs, explain."""
+"""`accord link …`: link an agreement's datasets into people, review doubtful pairs, explain.
+
+Every command takes ``--as EMAIL`` and then acts with that user's roles (see
+``accord.interfaces.cli.context``); without it, it acts as the trust operator.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from accord.errors import InvalidInput
-from accord.interfaces.cli.context import console, open_trust
+from accord.interfaces.cli.context import AS_HELP, acting_user, console, open_trust
+from accord.linkage.explain import SharedField
 
 app = typer.Typer(
     help="Linkage: find the same person across organisations' records (Splink).",
@@ -24,13 +29,17 @@ def run(
     agreement: str = typer.Argument(..., help="The agreement whose datasets to link"),
     backend: str = typer.Option("duckdb", "--backend", help="duckdb (one machine) or spark"),
     dataset: list[str] = typer.Option(
-        None, "--dataset", help="Link these datasets instead of the agreement's (repeatable)"
+        None,
+        "--dataset",
+        help="Link these datasets instead of the agreement's (repeatable; admins only)",
     ),
+    as_: str = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Link the datasets an active agreement covers and issue stable person keys."""
     if backend not in ("duckdb", "spark"):
         raise InvalidInput(f"--backend {backend!r}: choose duckdb or spark")
     trust = open_trust(ctx)
+    actor = acting_user(trust, as_)
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -45,7 +54,7 @@ def run(
             progress.console.print(f"[dim]·[/] {message}", highlight=False)
 
         result = trust.linkage.run(
-            agreement, backend=backend, datasets=dataset or None, progress=say
+            agreement, backend=backend, datasets=dataset or None, progress=say, actor=actor
         )
     summary = result.summary
     rules = Table("blocking rule", "comparisons", "cumulative", "used", "covers", title="Blocking")
@@ -76,9 +85,14 @@ def _sizes(sizes: dict[str, int]) -> None:
 
 
 @app.command("status")
-def status(ctx: typer.Context, agreement: str = typer.Argument(...)) -> None:
+def status(
+    ctx: typer.Context,
+    agreement: str = typer.Argument(...),
+    as_: str = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
     """Model, thresholds, counts of pairs, clusters and the review queue."""
-    found = open_trust(ctx).linkage.status(agreement)
+    trust = open_trust(ctx)
+    found = trust.linkage.status(agreement, actor=acting_user(trust, as_))
     if found.run is None:
         console.print(f"{agreement} has not been linked yet: run `accord link run {agreement}`.")
         return
@@ -110,27 +124,30 @@ def status(ctx: typer.Context, agreement: str = typer.Argument(...)) -> None:
 def review(
     ctx: typer.Context,
     agreement: str = typer.Argument(...),
-    accept: tuple[str, str] = typer.Option(
-        (None, None), "--accept", help="RECORD_A RECORD_B: same person"
+    accept: tuple[str, str] | None = typer.Option(
+        None, "--accept", help="RECORD_A RECORD_B: same person"
     ),
-    reject: tuple[str, str] = typer.Option(
-        (None, None), "--reject", help="RECORD_A RECORD_B: two people"
+    reject: tuple[str, str] | None = typer.Option(
+        None, "--reject", help="RECORD_A RECORD_B: two people"
     ),
     all_: bool = typer.Option(False, "--all", help="Also list decided pairs"),
+    as_: str = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """List the review queue, or accept/reject a pair (records as MEMBER/DATASET:KEY)."""
-    trust = open_trust(ctx)
-    if accept[0] and reject[0]:
+    if accept and reject:
         raise InvalidInput("Give either --accept or --reject, not both")
-    if accept[0] or reject[0]:
-        a, b = accept if accept[0] else reject
-        item = trust.linkage.decide(agreement, a, b, accept=bool(accept[0]))
+    trust = open_trust(ctx)
+    actor = acting_user(trust, as_)
+    pair = accept or reject
+    if pair:
+        a, b = pair
+        item = trust.linkage.decide(agreement, a, b, accept=bool(accept), actor=actor)
         console.print(
             f"{item.status.capitalize()}: {item.record_a} and {item.record_b}. "
             "Clusters and person keys were updated; the next training uses it."
         )
         return
-    items = trust.linkage.review_queue(agreement, include_decided=all_)
+    items = trust.linkage.review_queue(agreement, include_decided=all_, actor=actor)
     table = Table(
         "id",
         "record A",
@@ -156,12 +173,25 @@ def explain(
     record_a: str = typer.Argument(..., help="MEMBER/DATASET:KEY"),
     record_b: str = typer.Argument(..., help="MEMBER/DATASET:KEY"),
     as_json: bool = typer.Option(False, "--json", help="Print the waterfall data as JSON"),
+    as_: str = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
-    """Show what each comparison contributed to a pair's match weight."""
-    found = open_trust(ctx).linkage.explain(agreement, record_a, record_b)
+    """Show the two records' shared fields side by side, and what each comparison contributed
+    to the pair's match weight."""
+    trust = open_trust(ctx)
+    found = trust.linkage.explain(agreement, record_a, record_b, actor=acting_user(trust, as_))
     if as_json:
         console.print_json(json.dumps(found.as_dicts()))
         return
+    records = Table("field", record_a, record_b, title="The two records (fields shared)")
+    for line in found.side_by_side():
+        records.add_row(line.label, _values(line.left), _values(line.right))
+    for record in found.records:
+        if not record.found:
+            console.print(
+                f"{record.record} is no longer in its dataset, or no longer shared under "
+                f"{agreement}: its fields are not shown."
+            )
+    console.print(records)
     table = Table(
         "comparison",
         "level",
@@ -195,12 +225,16 @@ def export(
     ctx: typer.Context,
     agreement: str = typer.Argument(...),
     out: Path = typer.Option(..., "--out", help="Parquet file to write"),
-    as_: str = typer.Option(
-        None, "--as", help="E-mail of the administrator exporting (default: --actor)"
-    ),
+    as_: str = typer.Option(None, "--as", help=AS_HELP + "; administrators only"),
 ) -> None:
     """Administrators only, and logged: one row per record with its person key."""
     trust = open_trust(ctx)
-    by = as_ or trust.actor
-    rows = trust.linkage.export(agreement, out, by=by)
+    rows = trust.linkage.export(agreement, out, actor=acting_user(trust, as_))
     console.print(f"Wrote {rows:,} rows to {out}. The export is recorded in the audit log.")
+
+
+def _values(fields: list[SharedField]) -> str:
+    """A record's fields holding one thing ("postcode: N1 1AA"), or "-" when it has none."""
+    if not fields:
+        return "-"
+    return "\n".join(f"{f.name}: {f.value if f.value is not None else '(missing)'}" for f in fields)

@@ -135,24 +135,35 @@ def quarantine_rate(versions: Sequence[Version]) -> Markup:
     )
 
 
+@dataclass(frozen=True)
+class Marker:
+    """A vertical line on a histogram (a threshold), with how many values are at or above it."""
+
+    value: float
+    label: str
+    at_or_above: int
+
+
 def histogram(
     title: str,
-    values: Sequence[float],
-    thresholds: Sequence[tuple[float, str]] = (),
-    bins: int = 30,
+    counts: Sequence[int],
+    lo: float,
+    hi: float,
+    markers: Sequence[Marker] = (),
+    *,
+    spread: tuple[float, float] | None = None,
     unit: str = "match weight",
+    things: str = "pairs",
 ) -> Markup:
-    """A histogram of ``values`` with vertical lines at the ``thresholds``."""
-    if not values:
+    """A histogram from counts already binned (equal-width bins from ``lo`` to ``hi``), with a
+    vertical line at each marker. ``spread`` is the lowest and highest value counted, for the
+    text alternative."""
+    total = sum(counts)
+    if not counts or not total:
         return Markup("")
-    lo = min([*values, *(t for t, _ in thresholds)])
-    hi = max([*values, *(t for t, _ in thresholds)])
-    if hi == lo:
+    bins = len(counts)
+    if hi <= lo:
         hi = lo + 1
-    step = (hi - lo) / bins
-    counts = [0] * bins
-    for v in values:
-        counts[min(bins - 1, int((v - lo) / step))] += 1
     left, right, top, bottom = 50, 20, 30, 40
     height = 240
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
@@ -174,17 +185,20 @@ def histogram(
         f'<text x="{left - 6}" y="{top + 4}" text-anchor="end">{peak}</text>'
     )
     words = []
-    for value, label in thresholds:
-        x = left + (value - lo) / (hi - lo) * plot_w
+    for marker in markers:
+        x = left + (marker.value - lo) / (hi - lo) * plot_w
         parts.append(
             f'<line class="threshold" x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" '
             f'y2="{top + plot_h}"/><text x="{x:.1f}" y="{top - 10}" text-anchor="middle">'
-            f"{escape(label)}</text>"
+            f"{escape(marker.label)}</text>"
         )
-        above = sum(1 for v in values if v >= value)
-        words.append(f"{above} of {len(values)} pairs at or above the {label} ({value:g})")
+        words.append(
+            f"{marker.at_or_above:,} of {total:,} {things} at or above the {marker.label} "
+            f"({marker.value:.2f})"
+        )
+    low, high = spread if spread is not None else (lo, hi)
     desc = (
-        f"{len(values)} pairs with {unit}s from {min(values):.1f} to {max(values):.1f}"
+        f"{total:,} {things} with {unit}s from {low:.1f} to {high:.1f}"
         + (": " + "; ".join(words) if words else "")
         + "."
     )

@@ -1,7 +1,8 @@
 """Linkage under an agreement: runs, status, the review queue, decisions, explanations.
 
-Who may do what is decided in ``accord.policy.roles`` (parties see the status; data owners
-of a controller and admins run, review and see the records of a pair).
+The linkage service decides who may do what (``accord.policy.roles``: parties see the status;
+data owners of a controller and admins run, review and see the records of a pair); each route
+passes the signed-in user and the service refuses, saying why.
 """
 
 from __future__ import annotations
@@ -11,14 +12,12 @@ from typing import Literal
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
-from accord.catalogue.models import User
-from accord.interfaces.api.deps import ActingTrust, PageDep, TrustDep, UserDep
+from accord.interfaces.api.deps import PageDep, TrustDep, UserDep
 from accord.interfaces.api.pagination import Page
 from accord.interfaces.api.problems import PROBLEM_RESPONSES
 from accord.linkage.explain import Explanation
 from accord.linkage.records import LinkRun, LinkStatus, ReviewItem
-from accord.policy.roles import review_linkage, see_linkage
-from accord.trust import Trust
+from accord.linkage.weights import WeightHistogram
 
 router = APIRouter(
     prefix="/agreements/{agreement_id}/linkage",
@@ -55,20 +54,47 @@ class ExplanationStep(BaseModel):
     term_frequency_adjustment: bool = False
 
 
+class RecordField(BaseModel):
+    """One field of a record as its dataset holds it, with its identifier role if it has one."""
+
+    name: str
+    role: str | None = None
+    value: str | None = None
+
+
+class RecordOut(BaseModel):
+    """A record of the pair: the fields the agreement shares, as they stand in the dataset's
+    latest version (``found`` false: no longer there or no longer shared; no fields given)."""
+
+    record: str = Field(examples=[RECORD_EXAMPLE])
+    found: bool
+    fields: list[RecordField]
+
+
 class ExplanationOut(BaseModel):
-    """A pair's waterfall: the prior, then each comparison, adding up to the match weight."""
+    """A pair's waterfall (the prior, then each comparison, adding up to the match weight) and
+    the two records' shared fields."""
 
     record_a: str
     record_b: str
     steps: list[ExplanationStep]
     match_weight: float
     match_probability: float
+    records: list[RecordOut] = Field(description="Record A, then record B")
 
 
 def explanation_out(found: Explanation, record_a: str, record_b: str) -> ExplanationOut:
     return ExplanationOut(
         record_a=record_a,
         record_b=record_b,
+        records=[
+            RecordOut(
+                record=r.record,
+                found=r.found,
+                fields=[RecordField(name=f.name, role=f.role, value=f.value) for f in r.fields],
+            )
+            for r in found.records
+        ],
         steps=[
             ExplanationStep(
                 comparison=row.comparison,
@@ -86,17 +112,6 @@ def explanation_out(found: Explanation, record_a: str, record_b: str) -> Explana
     )
 
 
-def _parties(trust: Trust, agreement_id: str) -> tuple[list[str], list[str]]:
-    found = trust.agreements.status(agreement_id)  # NotFound for an unknown agreement
-    return list(found.controllers), list(found.recipients)
-
-
-def _reviewer(trust: Trust, user: User, agreement_id: str, action: str) -> None:
-    controllers, recipients = _parties(trust, agreement_id)
-    see_linkage(user, agreement_id, controllers, recipients)
-    review_linkage(user, agreement_id, controllers, action)
-
-
 @router.post(
     "/runs",
     response_model=LinkRun,
@@ -104,10 +119,9 @@ def _reviewer(trust: Trust, user: User, agreement_id: str, action: str) -> None:
     summary="Link the datasets the agreement covers and (re)issue person keys",
 )
 def run(
-    agreement_id: str, trust: ActingTrust, user: UserDep, body: RunRequest | None = None
+    agreement_id: str, trust: TrustDep, user: UserDep, body: RunRequest | None = None
 ) -> LinkRun:
-    _reviewer(trust, user, agreement_id, "run linkage")
-    return trust.linkage.run(agreement_id, backend=(body or RunRequest()).backend)
+    return trust.linkage.run(agreement_id, backend=(body or RunRequest()).backend, actor=user)
 
 
 @router.get(
@@ -116,8 +130,21 @@ def run(
     summary="The last run, its thresholds and counts, and the size of the review queue",
 )
 def linkage_status(agreement_id: str, trust: TrustDep, user: UserDep) -> LinkStatus:
-    see_linkage(user, agreement_id, *_parties(trust, agreement_id))
-    return trust.linkage.status(agreement_id)
+    return trust.linkage.status(agreement_id, actor=user)
+
+
+@router.get(
+    "/weights",
+    response_model=WeightHistogram | None,
+    summary="How the last run's scored pairs are spread by match weight (histogram bins)",
+)
+def weights(
+    agreement_id: str,
+    trust: TrustDep,
+    user: UserDep,
+    bins: int = Query(30, ge=1, le=200, description="Number of equal-width bins"),
+) -> WeightHistogram | None:
+    return trust.linkage.weights(agreement_id, bins=bins, actor=user)
 
 
 @router.get(
@@ -132,8 +159,9 @@ def review_queue(
     page: PageDep,
     include_decided: bool = Query(False, description="Also list pairs already decided"),
 ) -> Page[ReviewItem]:
-    _reviewer(trust, user, agreement_id, "see the review queue")
-    return page.of(trust.linkage.review_queue(agreement_id, include_decided=include_decided))
+    return page.of(
+        trust.linkage.review_queue(agreement_id, include_decided=include_decided, actor=user)
+    )
 
 
 @router.post(
@@ -141,17 +169,17 @@ def review_queue(
     response_model=ReviewItem,
     summary="Accept (same person) or reject (two people) a pair; keys are updated at once",
 )
-def decide(agreement_id: str, body: Decision, trust: ActingTrust, user: UserDep) -> ReviewItem:
-    _reviewer(trust, user, agreement_id, "accept or reject a pair")
+def decide(agreement_id: str, body: Decision, trust: TrustDep, user: UserDep) -> ReviewItem:
     return trust.linkage.decide(
-        agreement_id, body.record_a, body.record_b, accept=body.decision == "accept"
+        agreement_id, body.record_a, body.record_b, accept=body.decision == "accept", actor=user
     )
 
 
 @router.get(
     "/explain",
     response_model=ExplanationOut,
-    summary="What each comparison contributed to a pair's match weight (the waterfall)",
+    summary="The two records' shared fields, and what each comparison contributed to the "
+    "pair's match weight (the waterfall)",
 )
 def explain(
     agreement_id: str,
@@ -160,5 +188,4 @@ def explain(
     a: str = Query(..., min_length=1, max_length=300, description="Record A, MEMBER/DATASET:KEY"),
     b: str = Query(..., min_length=1, max_length=300, description="Record B, MEMBER/DATASET:KEY"),
 ) -> ExplanationOut:
-    _reviewer(trust, user, agreement_id, "see the records of a pair")
-    return explanation_out(trust.linkage.explain(agreement_id, a, b), a, b)
+    return explanation_out(trust.linkage.explain(agreement_id, a, b, actor=user), a, b)
