@@ -61,12 +61,15 @@ def test_user_needs_a_known_member_and_role(trust: Trust) -> None:
 
 
 def test_each_change_is_an_event_with_its_actor(trust: Trust) -> None:
-    trust.catalogue.add_member("camden", "London Borough of Camden")
-    trust.acting_as("admin@trust.test").catalogue.add_user("a@camden.gov.uk", "camden", "ig-lead")
+    trust.catalogue.add_member("camden", "London Borough of Camden")  # the trust operator
+    trust.catalogue.add_user("admin@camden.gov.uk", "camden", "admin")
+    admin = trust.catalogue.get_user("admin@camden.gov.uk")
+    trust.catalogue.add_user("a@camden.gov.uk", "camden", "ig-lead", actor=admin)
     with trust.store.sessions() as session:
         events = list(session.scalars(select(EventRow).order_by(EventRow.seq)))
-    assert [e.kind for e in events] == ["trust.initialised", "member.added", "user.added"]
-    assert events[1].actor == "tester@accord.test"
-    assert events[2].actor == "admin@trust.test"
-    assert json.loads(events[2].payload)["roles"] == ["ig-lead"]
-    assert events[2].member == "camden"
+    kinds = ["trust.initialised", "member.added", "user.added", "user.added"]
+    assert [e.kind for e in events] == kinds
+    assert events[1].actor == "operator:tester@accord.test"
+    assert events[3].actor == "admin@camden.gov.uk"
+    assert json.loads(events[3].payload)["roles"] == ["ig-lead"]
+    assert events[3].member == "camden"

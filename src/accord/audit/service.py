@@ -8,6 +8,10 @@ Examples:
     42
     >>> trust.audit.prove_inclusion(7).problems(trust.signing_key.public)  # doctest: +SKIP
     []
+
+Anyone may read, verify and ask for proofs; signing a checkpoint and exporting the log are for
+the trust's administrators: those methods take the acting user (``actor``; the trust operator
+when not given) and refuse anyone else, saying why (``accord.policy.roles``).
 """
 
 from __future__ import annotations
@@ -23,15 +27,18 @@ from sqlalchemy import select
 
 from accord.audit import chain
 from accord.audit.checkpoints import Checkpoint, load_checkpoints, sign_checkpoint
-from accord.audit.export import ExportSummary, export_log
+from accord.audit.events import AuditExported
+from accord.audit.export import CHECKPOINTS, ENTRIES, PUBLIC_KEY, ExportSummary, export_log
 from accord.audit.merkle import consistency_proof, inclusion_path, leaf_hash, tree_root
 from accord.audit.proofs import ConsistencyProof, InclusionProof
 from accord.audit.reader import FIELDS, db_entries, db_entry_hashes, db_unchained
 from accord.audit.verify import VerifyReport, verify_log
 from accord.core.store.models import EventRow
 from accord.errors import IntegrityError, InvalidInput, NotFound
+from accord.policy.roles import administer_audit
 
 if TYPE_CHECKING:
+    from accord.catalogue.models import User
     from accord.core.store.database import Store
     from accord.trust import Trust
 
@@ -95,24 +102,58 @@ class Audit:
                 unchained=unchained,
             )
 
-    def checkpoint(self) -> Checkpoint:
-        """Sign the log as it stands now (also done automatically every N entries)."""
+    def checkpoint(self, *, actor: User | None = None) -> Checkpoint:
+        """Sign the log as it stands now (also done automatically every N entries). For an
+        admin (``actor``; the trust operator when not given).
+
+        A checkpoint is a signed statement of the log, not a change to it, so it adds no entry.
+        """
+        administer_audit(self._acting(actor), "sign an audit checkpoint")
+        return self._sign()
+
+    def _sign(self) -> Checkpoint:
         return sign_checkpoint(self._store, self.trust.signing_key)
+
+    def _acting(self, actor: User | None) -> User:
+        """The user acting: the one given, else the trust operator."""
+        return actor if actor is not None else self.trust.operator
 
     def checkpoints(self) -> list[Checkpoint]:
         return load_checkpoints(self._store)
 
-    def export(self, folder: Path | str) -> ExportSummary:
+    def export(self, folder: Path | str, *, actor: User | None = None) -> ExportSummary:
         """Write entries, checkpoints and the public key to ``folder`` for an outside auditor.
 
-        A fresh checkpoint is signed first when the newest one does not cover every entry, so
-        the whole export is covered by a signature.
+        For an admin (``actor``; the trust operator when not given): every entry leaves the
+        trust. A fresh checkpoint is signed first when the newest one does not cover every
+        entry, so the whole export is covered by a signature. The export is then recorded in the
+        log (``audit.exported``, naming the actor); if that record cannot be written, the files
+        just written are removed.
         """
+        actor = self._acting(actor)
+        administer_audit(actor, "export the audit log")
         size, _ = chain.head(self._store)
         if max((c.tree_size for c in self.checkpoints()), default=-1) < size:
-            self.checkpoint()
+            self._sign()
         with self._store.engine.connect() as connection, connection.begin():
-            return export_log(connection, self.checkpoints(), self.trust.signing_key.public, folder)
+            summary = export_log(
+                connection, self.checkpoints(), self.trust.signing_key.public, folder
+            )
+        try:
+            with self.trust.unit_of_work(actor) as uow:
+                uow.emit(
+                    AuditExported(
+                        folder=str(summary.folder.resolve()),
+                        entries=summary.entries,
+                        checkpoints=summary.checkpoints,
+                        by=actor.email,
+                    )
+                )
+        except BaseException:
+            for name in (ENTRIES, CHECKPOINTS, PUBLIC_KEY, "README.txt"):
+                (summary.folder / name).unlink(missing_ok=True)
+            raise
+        return summary
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -183,7 +224,7 @@ class Audit:
         checkpoints = self.checkpoints()
         if new_size is None:
             if not checkpoints:
-                checkpoints = [self.checkpoint()]
+                checkpoints = [self._sign()]
             new_size = checkpoints[-1].tree_size
         if not 0 < old_size <= new_size:
             raise InvalidInput(
@@ -216,7 +257,7 @@ class Audit:
             return usable[-1]
         if tree_size is not None:
             raise NotFound(f"No signed checkpoint of {tree_size} entries covers entry {index}.")
-        return self.checkpoint()
+        return self._sign()
 
     def _leaves(self, size: int, checkpoint: Checkpoint | None) -> list[bytes]:
         with self._store.engine.connect() as connection:

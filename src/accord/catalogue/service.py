@@ -1,4 +1,10 @@
-"""The catalogue: members and their users, datasets and their contracts and versions."""
+"""The catalogue: members and their users, datasets and their contracts and versions.
+
+Who may do what is decided here, with ``accord.policy.roles``: the methods that change the
+catalogue, list users or show quarantined rows take the acting user (``actor``; the trust
+operator when not given) and refuse, saying why, anyone the rule does not allow. The actor is
+recorded on every event.
+"""
 
 from __future__ import annotations
 
@@ -24,9 +30,12 @@ from accord.events import (
     UserDeactivated,
     UserTokenRotated,
 )
+from accord.policy import roles as rules
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    import pyarrow as pa
 
     from accord.trust import Trust
 
@@ -46,15 +55,45 @@ def parse_ref(ref: str) -> tuple[str, str]:
 
 
 class Catalogue:
-    """Members, users and datasets of one trust (``trust.catalogue``)."""
+    """Members, users and datasets of one trust (``trust.catalogue``).
+
+    Examples:
+        >>> owner = trust.catalogue.get_user("owner@camden.gov.uk")  # doctest: +SKIP
+        >>> trust.catalogue.register_dataset("pupils.yaml", actor=owner)  # doctest: +SKIP
+        >>> trust.catalogue.quarantine("camden/pupils", actor=owner)  # doctest: +SKIP
+    """
 
     def __init__(self, trust: Trust) -> None:
         self.trust = trust
 
+    # -- who may ---------------------------------------------------------------------------
+
+    def _acting(self, actor: User | None) -> User:
+        """The user acting: the one given, else the trust operator."""
+        return actor if actor is not None else self.trust.operator
+
+    def may_look_after(self, member: str, *, actor: User) -> bool:
+        """Whether ``actor`` may register, upload to and see the quarantine of ``member``'s
+        datasets (for a page to offer only what works)."""
+        return rules.may_look_after_data(actor, member)
+
+    def uploader(self, ref: str, actor: User | None = None) -> User:
+        """The user uploading a version of ``ref``: ``actor``, or the trust operator when none
+        is given. Refused unless a data owner of the dataset's member or an admin.
+
+        ``trust.ingest.ingest`` asks this first; an interface may ask it before it reads an
+        upload, so nothing is received from someone who would be refused.
+        """
+        actor = self._acting(actor)
+        member, name = parse_ref(ref)
+        rules.look_after_data(actor, member, f"upload data to {member}/{name}")
+        return actor
+
     # -- members ---------------------------------------------------------------------------
 
-    def add_member(self, name: str, title: str) -> Member:
-        """Add a member and generate its signing key pair.
+    def add_member(self, name: str, title: str, *, actor: User | None = None) -> Member:
+        """Add a member and generate its signing key pair. For an admin (``actor``; the trust
+        operator when not given).
 
         The private key is written to ``keys/members/NAME.pem`` in the home (owner-only) for the
         member to collect; the trust keeps only the public key in its database.
@@ -62,6 +101,8 @@ class Catalogue:
         Examples:
             >>> trust.catalogue.add_member("camden", "London Borough of Camden")  # doctest: +SKIP
         """
+        actor = self._acting(actor)
+        rules.manage_people(actor, "add a member")
         if not re.match(MEMBER_PATTERN, name):
             raise InvalidInput(
                 f"Member name {name!r} must be lower case letters, digits and hyphens, "
@@ -70,7 +111,7 @@ class Catalogue:
         if not title.strip():
             raise InvalidInput("A member needs a title, e.g. 'London Borough of Camden'")
         key_path = self.member_key_path(name)
-        with self.trust.unit_of_work() as uow:
+        with self.trust.unit_of_work(actor) as uow:
             if uow.session.scalar(select(MemberRow).where(MemberRow.name == name)):
                 raise AlreadyExists(f"Member {name!r} already exists")
             key = SigningKey.generate()
@@ -96,8 +137,13 @@ class Catalogue:
 
     # -- users -----------------------------------------------------------------------------
 
-    def add_user(self, email: str, member: str, roles: list[str] | str) -> tuple[User, str]:
-        """Add a user acting for ``member``; returns the user and its API token (shown once)."""
+    def add_user(
+        self, email: str, member: str, roles: list[str] | str, *, actor: User | None = None
+    ) -> tuple[User, str]:
+        """Add a user acting for ``member``; returns the user and its API token (shown once).
+        For an admin (``actor``; the trust operator when not given)."""
+        actor = self._acting(actor)
+        rules.manage_people(actor, "add a user")
         roles = [roles] if isinstance(roles, str) else list(roles)
         email = email.strip().lower()
         if not EMAIL.match(email):
@@ -108,7 +154,7 @@ class Catalogue:
                 f"Unknown role {', '.join(unknown) or '(none)'}: choose from {', '.join(ROLES)}"
             )
         token = new_token()
-        with self.trust.unit_of_work() as uow:
+        with self.trust.unit_of_work(actor) as uow:
             member_row = _member_row(uow.session, member)
             if uow.session.scalar(select(UserRow).where(UserRow.email == email)):
                 raise AlreadyExists(f"User {email} already exists")
@@ -122,16 +168,24 @@ class Catalogue:
             uow.emit(UserAdded(member=member, email=email, roles=row.roles))
         return _user(row), token
 
-    def rotate_token(self, email: str) -> str:
+    def rotate_token(self, email: str, *, actor: User | None = None) -> str:
+        """Issue ``email`` a new API token (the old one stops working). ``actor`` may rotate
+        their own; an admin (or the trust operator, when no actor is given) anyone's."""
+        actor = self._acting(actor)
+        rules.rotate_token(actor, email)
         token = new_token()
-        with self.trust.unit_of_work() as uow:
+        with self.trust.unit_of_work(actor) as uow:
             row = _user_row(uow.session, email)
             row.token_hash = token_hash(token)
             uow.emit(UserTokenRotated(member=row.member.name, email=row.email))
         return token
 
-    def deactivate_user(self, email: str) -> None:
-        with self.trust.unit_of_work() as uow:
+    def deactivate_user(self, email: str, *, actor: User | None = None) -> None:
+        """Deactivate a user: their token stops working. For an admin (``actor``; the trust
+        operator when not given)."""
+        actor = self._acting(actor)
+        rules.manage_people(actor, "deactivate a user")
+        with self.trust.unit_of_work(actor) as uow:
             row = _user_row(uow.session, email)
             row.active = False
             uow.emit(UserDeactivated(member=row.member.name, email=row.email))
@@ -140,7 +194,10 @@ class Catalogue:
         with self.trust.store.sessions() as session:
             return _user(_user_row(session, email))
 
-    def list_users(self, member: str | None = None) -> list[User]:
+    def list_users(self, member: str | None = None, *, actor: User | None = None) -> list[User]:
+        """Users of ``member`` (every member's when None). An admin (or the trust operator, when
+        no actor is given) sees any member's; anyone else their own member's only."""
+        member = rules.users_seen(self._acting(actor), member)
         with self.trust.store.sessions() as session:
             query = select(UserRow).order_by(UserRow.email)
             if member:
@@ -158,19 +215,29 @@ class Catalogue:
     # -- datasets --------------------------------------------------------------------------
 
     def register_dataset(
-        self, contract: Contract | Path | str | dict[str, object], *, replace: bool = False
+        self,
+        contract: Contract | Path | str | dict[str, object],
+        *,
+        replace: bool = False,
+        actor: User | None = None,
     ) -> Dataset:
         """Register a dataset from its contract; with ``replace`` update an existing contract.
+
+        ``actor`` (the trust operator when not given) must be a data owner of the contract's
+        owner or an admin, and is recorded as who registered or changed it.
 
         Examples:
             >>> trust.catalogue.register_dataset("contracts/camden/pupils.yaml")  # doctest: +SKIP
         """
+        actor = self._acting(actor)
         if isinstance(contract, dict):
             contract = parse_contract(contract)
         elif not isinstance(contract, Contract):
             contract = load_contract(contract)
+        action = "change the contract of" if replace else "register"
+        rules.look_after_data(actor, contract.owner, f"{action} {contract.ref}")
         digest = contract.sha256()
-        with self.trust.unit_of_work() as uow:
+        with self.trust.unit_of_work(actor) as uow:
             member_row = _member_row(uow.session, contract.owner)
             row = uow.session.scalar(
                 select(DatasetRow).where(
@@ -233,6 +300,24 @@ class Catalogue:
             if member:
                 query = query.where(MemberRow.name == member)
             return [self._dataset(session, row) for row in session.scalars(query)]
+
+    def quarantine(
+        self, ref: str, version: int | None = None, *, actor: User | None = None
+    ) -> pa.Table:
+        """The rows of a version (the latest when ``version`` is None) that broke the contract,
+        with their reasons and raw values. Those values may be anyone's personal data, so only a
+        data owner of the dataset's member or an admin (``actor``; the trust operator when not
+        given) sees them.
+
+        Examples:
+            >>> owner = trust.catalogue.get_user("owner@camden.gov.uk")  # doctest: +SKIP
+            >>> trust.catalogue.quarantine("camden/pupils", actor=owner)  # doctest: +SKIP
+        """
+        member, name = parse_ref(ref)
+        rules.look_after_data(
+            self._acting(actor), member, f"see the rows quarantined from {member}/{name}"
+        )
+        return self.trust.ingest.quarantine(f"{member}/{name}", version)
 
     def versions(self, ref: str) -> list[Version]:
         with self.trust.store.sessions() as session:

@@ -37,6 +37,7 @@ from accord.ingest.writer import (
 )
 
 if TYPE_CHECKING:
+    from accord.catalogue.models import User
     from accord.trust import Trust
 
 MODES = ("replace", "upsert")
@@ -69,6 +70,8 @@ class Ingest:
         source: Path | str | pa.Table,
         mode: str = "replace",
         progress: ProgressCallback | None = None,
+        *,
+        actor: User | None = None,
     ) -> IngestResult:
         """Check ``source`` against the dataset's contract and store the good rows as a new
         version; rows that break the contract go to quarantine with their reasons.
@@ -82,6 +85,7 @@ class Ingest:
             >>> trust.ingest.ingest("camden/pupils", "spring.csv", mode="upsert")  # doctest: +SKIP
         """
         started = time.perf_counter()
+        actor = self.trust.catalogue.uploader(ref, actor)  # a data owner of its member or admin
         if mode not in MODES:
             raise InvalidInput(f"Unknown ingest mode {mode!r}: use replace or upsert")
         member, name = parse_ref(ref)
@@ -92,6 +96,7 @@ class Ingest:
             self._refuse(
                 ref,
                 source_name,
+                actor,
                 InvalidInput(
                     f"Cannot upsert into {ref}: its contract has no primaryKey to match rows on. "
                     "Use --mode replace, or add a primaryKey to the contract."
@@ -107,7 +112,7 @@ class Ingest:
                 try:
                     result = self._build(ref, contract, source, mode, previous, staging, progress)
                 except AccordError as exc:
-                    self._refuse(ref, source_name, exc)
+                    self._refuse(ref, source_name, actor, exc)
                 number = (previous or 0) + 1
                 final = folder / version_dirname(number)
                 seal(staging)
@@ -115,7 +120,7 @@ class Ingest:
                 publish(staging, final)
                 _pause_for_tests()
                 try:
-                    self._commit(ref, result, number, final, sha, contract)
+                    self._commit(ref, result, number, final, sha, contract, actor)
                 except BaseException:
                     shutil.rmtree(final, ignore_errors=True)
                     raise
@@ -230,9 +235,10 @@ class Ingest:
         final: Path,
         sha: str,
         contract: Contract,
+        actor: User,
     ) -> None:
         member, name = parse_ref(ref)
-        with self.trust.unit_of_work() as uow:
+        with self.trust.unit_of_work(actor) as uow:
             dataset = dataset_row(uow.session, ref)
             if dataset.contract_sha256 != contract.sha256():
                 raise InvalidInput(
@@ -279,10 +285,10 @@ class Ingest:
                     )
                 )
 
-    def _refuse(self, ref: str, source: str, error: AccordError) -> NoReturn:
+    def _refuse(self, ref: str, source: str, actor: User, error: AccordError) -> NoReturn:
         """Record that an ingest was refused (and why), then raise ``error``."""
         member, name = parse_ref(ref)
-        with self.trust.unit_of_work() as uow:
+        with self.trust.unit_of_work(actor) as uow:
             uow.emit(
                 IngestRefused(member=member, dataset=name, source=source, reason=str(error)[:2000])
             )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
+    from accord.catalogue.models import User
     from accord.trust import Trust
 
 
@@ -56,14 +57,11 @@ def _plain(value: Any) -> Any:
 
 
 def quarantine_page(
-    trust: Trust, ref: str, version: int | None, offset: int, limit: int
+    trust: Trust, ref: str, version: int | None, offset: int, limit: int, *, actor: User
 ) -> QuarantinePage:
-    """One page of ``trust.ingest.quarantine(ref)``, optionally for one version."""
-    table = (
-        trust.ingest.quarantine(ref)
-        if version is None
-        else trust.ingest.quarantine(ref, version=version)
-    )
+    """One page of ``trust.catalogue.quarantine(ref)`` as ``actor`` sees it (the catalogue
+    refuses whoever may not), optionally for one version."""
+    table = trust.catalogue.quarantine(ref, version, actor=actor)
     rows = as_records(table)
     return QuarantinePage(
         ref=ref,

@@ -2,8 +2,9 @@
 
 Roles come from the catalogue (``analyst``, ``data-owner``, ``ig-lead``, ``admin``). A user acts
 for one member; data owners and IG leads act on their own member's data and agreements only.
-The services (``trust.agreements``, ``trust.linkage``) take the acting user and call these checks
-themselves, so the CLI, the API and the web get one rule; every refusal says why.
+The services (``trust.catalogue``, ``trust.ingest``, ``trust.agreements``, ``trust.linkage``,
+``trust.audit``) take the acting user and call these checks themselves, so the CLI, the API and the
+web get one rule; every refusal says why.
 
 Besides the catalogue's users there is one more actor: the trust operator (:class:`Operator`),
 whoever runs Accord on the trust's own machine.
@@ -89,19 +90,6 @@ def require_member(user: User, member: str, roles: tuple[str, ...], action: str)
 
 def require_admin(user: User, action: str) -> None:
     require_role(user, ("admin",), action)
-
-
-def may_manage_data(user: User, member: str) -> bool:
-    """Whether ``user`` may upload to and see the quarantine of ``member``'s datasets."""
-    return (
-        user.active
-        and user.member == member
-        and (user.has_role("data-owner") or user.has_role("admin"))
-    )
-
-
-def manage_data(user: User, member: str, action: str) -> None:
-    require_member(user, member, ("data-owner", "admin"), action)
 
 
 # -- agreements ----------------------------------------------------------------------------------
@@ -221,3 +209,90 @@ def export_linkage(user: User, agreement_id: str) -> None:
             f"Exporting the person keys of {agreement_id} is for the trust's administrators "
             f"only: {user.email} has {', '.join(user.roles) or 'no role'}"
         )
+
+
+# -- catalogue -----------------------------------------------------------------------------------
+# Members and users are the trust's own set-up, so the trust's administrators (and the operator)
+# manage them; everyone sees their own member's users. A member's datasets — registering or
+# changing a contract, uploading a version, seeing the rows quarantined with their raw values —
+# are looked after by that member's own data owners and administrators, and by the operator, who
+# holds the trust's files anyway. An administrator of another member may not: quarantined rows show
+# a member's raw personal data, which only its own people see.
+
+DATA_KEEPER_ROLES = ("data-owner", "admin")
+
+
+def manage_people(user: User, action: str) -> None:
+    """Refuse unless ``user`` is an admin: adding a member or a user, deactivating a user,
+    rotating someone else's token.
+
+    Examples:
+        >>> manage_people(user, "add a member")  # doctest: +SKIP
+    """
+    require_admin(user, action)
+
+
+def rotate_token(user: User, email: str) -> None:
+    """Anyone active may rotate their own token; only an admin someone else's."""
+    _active(user)
+    if email.strip().lower() != user.email:
+        manage_people(user, "rotate another user's token")
+
+
+def users_seen(user: User, member: str | None) -> str | None:
+    """The member whose users ``user`` may list when asking for ``member`` (None: every
+    member's): an admin sees any member's users, anyone else only their own member's."""
+    _active(user)
+    if user.has_role("admin"):
+        return member
+    if member is None or member == user.member:
+        return user.member
+    raise PermissionDenied(
+        f"{user.email} acts for {user.member or 'no member'} and may list only its users; "
+        f"the users of {member} are listed by an admin",
+    )
+
+
+def may_look_after_data(user: User, member: str) -> bool:
+    """Whether ``user`` may register, upload to and see the quarantine of ``member``'s datasets:
+    the operator, or a data owner or admin acting for ``member``."""
+    if not user.active:
+        return False
+    if is_operator(user):
+        return True
+    return user.member == member and any(user.has_role(r) for r in DATA_KEEPER_ROLES)
+
+
+def look_after_data(user: User, member: str, action: str) -> None:
+    """Refuse unless ``user`` may look after ``member``'s datasets, saying why.
+
+    Examples:
+        >>> look_after_data(user, "camden", "upload data to camden/pupils")  # doctest: +SKIP
+    """
+    _active(user)
+    if may_look_after_data(user, member):
+        return
+    if user.member != member:
+        raise PermissionDenied(
+            f"To {action} you must be a data owner or admin acting for {member}; {user.email} "
+            f"acts for {user.member or 'no member'}, and a member's data is looked after only by "
+            "its own people",
+        )
+    raise PermissionDenied(
+        f"To {action} you need the data-owner or admin role; {user.email} has "
+        f"{', '.join(user.roles) or 'none'}",
+    )
+
+
+# -- audit log -----------------------------------------------------------------------------------
+# Anyone signed in may read and verify the log; signing a checkpoint and exporting the whole log
+# (every entry leaves the trust) are for the trust's administrators.
+
+
+def administer_audit(user: User, action: str) -> None:
+    """Refuse unless ``user`` is an admin (or the operator).
+
+    Examples:
+        >>> administer_audit(user, "export the audit log")  # doctest: +SKIP
+    """
+    require_admin(user, action)

@@ -1,4 +1,8 @@
-"""`accord audit …`: verify, list, checkpoint, export and prove the audit log."""
+"""`accord audit …`: verify, list, checkpoint, export and prove the audit log.
+
+``checkpoint`` and ``export`` are for administrators: they take ``--as EMAIL`` and then act with
+that user's roles; without it they act as the trust operator (``accord.interfaces.cli.context``).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from accord.audit.service import LogFilter
 from accord.audit.verify import VerifyReport
 from accord.core.crypto.keys import load_public_key
 from accord.errors import InvalidInput
-from accord.interfaces.cli.context import console, err_console, open_trust
+from accord.interfaces.cli.context import AS_HELP, acting_user, console, err_console, open_trust
 
 app = typer.Typer(
     help="The audit log: every change and use, hash-chained and signed.", no_args_is_help=True
@@ -89,9 +93,11 @@ def log_(
 def checkpoint(
     ctx: typer.Context,
     out: Path = typer.Option(None, "--out", help="Also write it to this file, to keep elsewhere"),
+    as_: str = typer.Option(None, "--as", help=AS_HELP + "; administrators only"),
 ) -> None:
-    """Sign a checkpoint of the log now."""
-    signed = open_trust(ctx).audit.checkpoint()
+    """Sign a checkpoint of the log now (administrators only)."""
+    trust = open_trust(ctx)
+    signed = trust.audit.checkpoint(actor=acting_user(trust, as_))
     console.print(
         f"Signed a checkpoint of {signed.tree_size} entries at {signed.signed_at}.\n"
         f"Merkle root: {signed.root_hash}",
@@ -103,9 +109,15 @@ def checkpoint(
 
 
 @app.command()
-def export(ctx: typer.Context, folder: Path = typer.Argument(..., help="An empty folder")) -> None:
-    """Export entries, checkpoints and the public key for an outside auditor."""
-    summary = open_trust(ctx).audit.export(folder)
+def export(
+    ctx: typer.Context,
+    folder: Path = typer.Argument(..., help="An empty folder"),
+    as_: str = typer.Option(None, "--as", help=AS_HELP + "; administrators only"),
+) -> None:
+    """Export entries, checkpoints and the public key for an outside auditor (administrators
+    only; the export is recorded in the log)."""
+    trust = open_trust(ctx)
+    summary = trust.audit.export(folder, actor=acting_user(trust, as_))
     console.print(
         f"Exported {summary.entries} entries and {summary.checkpoints} checkpoints to "
         f"{summary.folder}. Check it with: accord audit verify --export {summary.folder} "

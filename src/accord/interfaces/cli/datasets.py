@@ -1,4 +1,9 @@
-"""`accord dataset …`: register contracts, ingest files, look at versions and quarantine."""
+"""`accord dataset …`: register contracts, ingest files, look at versions and quarantine.
+
+``register``, ``ingest`` and ``quarantine`` take ``--as EMAIL`` and then act with that user's
+roles (a data owner of the dataset's member, or an admin, may); without it they act as the trust
+operator (see ``accord.interfaces.cli.context``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from rich.table import Table
 
 from accord.ingest.results import IngestResult
 from accord.ingest.validate import quarantine_value_name
-from accord.interfaces.cli.context import console, err_console, open_trust
+from accord.interfaces.cli.context import AS_HELP, acting_user, console, err_console, open_trust
 
 app = typer.Typer(
     help="Datasets: contracts, ingests, versions and quarantine.", no_args_is_help=True
@@ -27,9 +32,13 @@ def register(
     replace: bool = typer.Option(
         False, "--replace", help="Change the contract of an existing dataset"
     ),
+    as_: str = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Register a dataset from its contract (checked; errors name the field and the problem)."""
-    dataset = open_trust(ctx).catalogue.register_dataset(contract, replace=replace)
+    trust = open_trust(ctx)
+    dataset = trust.catalogue.register_dataset(
+        contract, replace=replace, actor=acting_user(trust, as_)
+    )
     console.print(f"Registered [bold]{dataset.ref}[/] ({dataset.title}).")
 
 
@@ -111,9 +120,11 @@ def ingest(
     ref: str = typer.Argument(..., help="MEMBER/DATASET"),
     file: Path = typer.Argument(..., help="CSV, Parquet or JSON Lines file"),
     mode: str = typer.Option("replace", "--mode", help="replace | upsert (by primary key)"),
+    as_: str = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Check a file against the dataset's contract and store its good rows as a new version."""
     trust = open_trust(ctx)
+    actor = acting_user(trust, as_)
     big = file.is_file() and file.stat().st_size >= PROGRESS_FROM_BYTES
     if big and err_console.is_terminal:
         columns = (
@@ -129,9 +140,10 @@ def ingest(
                 file,
                 mode=mode,
                 progress=lambda stage, done: bar.update(task, completed=done, description=stage),
+                actor=actor,
             )
     else:
-        result = trust.ingest.ingest(ref, file, mode=mode)
+        result = trust.ingest.ingest(ref, file, mode=mode, actor=actor)
     _summary(result)
 
 
@@ -167,9 +179,11 @@ def quarantine(
     ref: str = typer.Argument(..., help="MEMBER/DATASET"),
     version: int = typer.Option(None, "--version", help="Version number [default: latest]"),
     limit: int = typer.Option(50, "--limit", help="Show at most this many lines (0: all)"),
+    as_: str = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Show the rejected rows of a version and why each was rejected."""
-    table = open_trust(ctx).ingest.quarantine(ref, version)
+    trust = open_trust(ctx)
+    table = trust.catalogue.quarantine(ref, version, actor=acting_user(trust, as_))
     lines = table.to_pylist() if limit == 0 else table.slice(0, limit).to_pylist()
     if not lines:
         console.print("No rows were quarantined.")

@@ -1,4 +1,9 @@
-"""`accord member …` and `accord user …`."""
+"""`accord member …` and `accord user …`.
+
+The commands that add, or list another member's, people take ``--as EMAIL`` and then act with
+that user's roles (see ``accord.interfaces.cli.context``); without it they act as the trust
+operator.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import typer
 from rich.table import Table
 
 from accord.catalogue.models import ROLES
-from accord.interfaces.cli.context import console, open_trust
+from accord.interfaces.cli.context import AS_HELP, acting_user, console, open_trust
 
 members_app = typer.Typer(help="Organisations that take part in the trust.", no_args_is_help=True)
 users_app = typer.Typer(help="People acting for a member, with their roles.", no_args_is_help=True)
@@ -17,10 +22,11 @@ def member_add(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Short name, e.g. camden"),
     title: str = typer.Option(..., "--title", help='Full name, e.g. "London Borough of Camden"'),
+    as_: str = typer.Option(None, "--as", help=AS_HELP + "; administrators only"),
 ) -> None:
     """Add a member and generate its signing key pair."""
     trust = open_trust(ctx)
-    member = trust.catalogue.add_member(name, title)
+    member = trust.catalogue.add_member(name, title, actor=acting_user(trust, as_))
     key_path = trust.catalogue.member_key_path(name)
     console.print(f"Added member [bold]{member.name}[/] ({member.title}).")
     console.print(f"Public key: {member.public_key}")
@@ -42,18 +48,25 @@ def user_add(
     email: str = typer.Argument(...),
     member: str = typer.Option(..., "--member", help="The member this person acts for"),
     role: list[str] = typer.Option(..., "--role", help=f"One of {', '.join(ROLES)}; repeatable"),
+    as_: str = typer.Option(None, "--as", help=AS_HELP + "; administrators only"),
 ) -> None:
     """Add a user; their API token is printed once and only its hash is kept."""
-    user, token = open_trust(ctx).catalogue.add_user(email, member, role)
+    trust = open_trust(ctx)
+    user, token = trust.catalogue.add_user(email, member, role, actor=acting_user(trust, as_))
     console.print(f"Added {user.email} for {user.member} as {', '.join(user.roles)}.")
     console.print("API token (shown once, keep it safe):")
     console.print(token, soft_wrap=True, highlight=False)
 
 
 @users_app.command("list")
-def user_list(ctx: typer.Context, member: str = typer.Option(None, "--member")) -> None:
-    """List users."""
+def user_list(
+    ctx: typer.Context,
+    member: str = typer.Option(None, "--member"),
+    as_: str = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
+    """List users (an admin sees every member's, anyone else their own member's)."""
+    trust = open_trust(ctx)
     table = Table("email", "member", "roles", "active")
-    for u in open_trust(ctx).catalogue.list_users(member):
+    for u in trust.catalogue.list_users(member, actor=acting_user(trust, as_)):
         table.add_row(u.email, u.member, ", ".join(u.roles), "yes" if u.active else "no")
     console.print(table)
