@@ -8,6 +8,7 @@ belongs to it alone.
     python bench/bench_ingest.py                 # 1,000,000 rows
     python bench/bench_ingest.py --rows 200000 --keep /tmp/bench
     python bench/bench_ingest.py --profile       # also: wall and CPU time of each SQL statement
+    python bench/bench_ingest.py --repeat 3      # three alternating runs and their median
 
 CPU time (all threads) is printed beside wall time: on a shared machine it is the steadier
 figure, and "rows/s if N cores were free" is rows / CPU-seconds x N, a projection.
@@ -19,6 +20,8 @@ import argparse
 import json
 import os
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -228,6 +231,27 @@ def run_child(kind: str, workdir: Path, path: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+MEASURES = ("seconds", "cpu_seconds", "peak_rss_mb")
+
+
+def report(rows: int, cores: int, ingest: dict, baseline: dict, load_before: float | None) -> None:
+    for label, m in (("accord ingest", ingest), ("duckdb copy  ", baseline)):
+        print(
+            f"{label}: {m['seconds']:6.2f}s wall {rows / m['seconds']:>10,.0f} rows/s | "
+            f"{m['cpu_seconds']:6.2f}s CPU {rows / m['cpu_seconds'] * cores:>10,.0f} rows/s "
+            f"if {cores} cores were free | peak RSS {m['peak_rss_mb']:.0f} MB"
+        )
+    load = (
+        f"; load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {cores} cores"
+        if load_before is not None
+        else ""
+    )
+    print(
+        f"ratio accord / plain duckdb: wall {ingest['seconds'] / baseline['seconds']:.2f}, "
+        f"CPU {ingest['cpu_seconds'] / baseline['cpu_seconds']:.2f}{load}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -235,6 +259,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
     parser.add_argument("--profile", action="store_true", help="time each SQL statement")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="measure N times (alternating) and print the median"
+    )
     parser.add_argument(
         "--child", choices=["ingest", "baseline", "profile"], help=argparse.SUPPRESS
     )
@@ -255,29 +282,34 @@ def main() -> None:
         f"generated {args.rows:,} rows x 12 columns ({path.stat().st_size / 1e6:.0f} MB) "
         f"in {time.perf_counter() - started:.1f}s"
     )
-    load_before = os.getloadavg()[0]
-    baseline = run_child("baseline", workdir, path)
-    (workdir / "run").mkdir(exist_ok=True)
-    ingest = run_child("ingest", workdir / "run", path)
+    cores = len(os.sched_getaffinity(0))
+    runs: list[tuple[dict, dict]] = []
+    for n in range(1, args.repeat + 1):
+        # The plain copy and the ingest alternate, so that both see the same load.
+        load_before = os.getloadavg()[0]
+        baseline = run_child("baseline", workdir, path)
+        (workdir / f"run{n}").mkdir(exist_ok=True)
+        ingest = run_child("ingest", workdir / f"run{n}", path)
+        runs.append((ingest, baseline))
+        if args.repeat > 1:
+            print(f"run {n}:")
+        report(args.rows, cores, ingest, baseline, load_before)
+    if args.repeat > 1:
+        ingest, baseline = (
+            {key: statistics.median(m[key] for m in ms) for key in MEASURES} for ms in zip(*runs)
+        )
+        print(f"median of {args.repeat} runs:")
+        report(args.rows, cores, ingest, baseline, None)
+        ingest = {**runs[-1][0], **ingest}
     if args.profile:
         (workdir / "profile").mkdir(exist_ok=True)
         print("per statement (a separate, profiled ingest):")
         run_child("profile", workdir / "profile", path)
-    cores = len(os.sched_getaffinity(0))
-    for label, m in (("accord ingest", ingest), ("duckdb copy  ", baseline)):
-        print(
-            f"{label}: {m['seconds']:6.2f}s wall {args.rows / m['seconds']:>10,.0f} rows/s | "
-            f"{m['cpu_seconds']:6.2f}s CPU {args.rows / m['cpu_seconds'] * cores:>10,.0f} rows/s "
-            f"if {cores} cores were free | peak RSS {m['peak_rss_mb']:.0f} MB"
-        )
-    print(
-        f"ratio accord / plain duckdb: wall {ingest['seconds'] / baseline['seconds']:.2f}, "
-        f"CPU {ingest['cpu_seconds'] / baseline['cpu_seconds']:.2f}; "
-        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {cores} cores"
-    )
     print(f"quarantined {ingest['rows_quarantined']:,} of {ingest['rows_read']:,} rows:")
     for label, count in sorted(ingest["reasons"].items(), key=lambda kv: -kv[1]):
         print(f"  {count:>7,}  {label}")
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

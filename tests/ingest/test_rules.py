@@ -246,3 +246,26 @@ def test_good_rows_keep_the_order_of_a_large_file(sqlite_trust, tmp_path) -> Non
     stored = sqlite_trust.ingest.read_version(ref).column("pupil_id").to_pylist()
     assert result.rows_quarantined == 2 * (rows // 1000)
     assert stored == sorted(stored) and len(set(stored)) == len(stored)
+
+
+def test_a_later_duplicate_shows_the_files_own_text_in_quarantine(trust, dataset, write) -> None:
+    postcode = {"name": "x", "type": "string", "accord": {"role": "postcode"}}
+    nhs = {"name": "n", "type": "string", "accord": {"role": "nhs_number"}}
+    ref = dataset(contract_with(postcode, nhs))
+    rows = ["P1,Ann,7,NW1 2AB,9434765919", 'P1,"  ",07,nw1 2ab,943 476 5919', "P2,Bob,8,,"]
+    result = trust.ingest.ingest(ref, write("\n".join([f"{HEADER},x,n", *rows]) + "\n"))
+    q = trust.ingest.quarantine(ref).to_pylist()
+    assert lines_for(q) == [(2, "pupil_id", "primary_key")]
+    assert q[0]["reason"] == "duplicate primary key of row 1"
+    # Stored values are cleaned and normalised; quarantine keeps what the file held.
+    assert (q[0]["name"], q[0]["age"], q[0]["x"], q[0]["n"]) == (
+        "  ",
+        "07",
+        "nw1 2ab",
+        "943 476 5919",
+    )
+    stored = trust.ingest.read_version(result.ref).to_pylist()
+    assert [(r["pupil_id"], r["x"], r["n"]) for r in stored] == [
+        ("P1", "NW1 2AB", "9434765919"),
+        ("P2", None, None),
+    ]

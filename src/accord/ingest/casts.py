@@ -28,6 +28,11 @@ ISO_DATETIME = (
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
     r"(Z|[+-][0-9]{2}:?[0-9]{2})?"
 )
+# The standard shape of a UK postcode (outward code, space, inward code), after normalising to
+# upper case with one space; GIR 0AA is Girobank's historic non-geographic code.
+POSTCODE_SHAPE = r"([A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2})|(GIR 0AA)"
+NHS_SHAPE = "[0-9]{10}"
+
 # Formats tried, in order, for Frictionless `format: any` dates (UK day-first before US).
 ANY_DATE_FORMATS = [
     "%Y-%m-%d",
@@ -115,24 +120,42 @@ def clean_expr(raw: str, missing_values: list[str]) -> str:
     return f"CASE {' '.join(whens)} ELSE {raw} END" if whens else raw
 
 
-def normalise_expr(spec: FieldSpec, text: str) -> str:
-    """A cleaned text value normalised for its identifier role (itself for other fields)."""
+def has_standard_form(spec: FieldSpec) -> bool:
+    """Whether a field's identifier role has a standard written form (NHS number, postcode)."""
+    return spec.role in (Role.nhs_number, Role.postcode)
+
+
+def well_formed_expr(spec: FieldSpec, text: str) -> str | None:
+    """SQL: true when a cleaned identifier is already in its standard form (most values are), so
+    normalising keeps it as it is and its role's rule needs no second test; None for a field
+    without such a form."""
+    if spec.role == Role.nhs_number:
+        return f"regexp_full_match({text}, {lit(NHS_SHAPE)})"
+    if spec.role == Role.postcode:
+        return f"regexp_full_match({text}, {lit(POSTCODE_SHAPE)})"
+    return None
+
+
+def normalise_expr(spec: FieldSpec, text: str, well_formed: str | None = None) -> str:
+    """A cleaned text value normalised for its identifier role (itself for other fields);
+    ``well_formed`` names the :func:`well_formed_expr` of ``text`` where it is computed."""
+    keep = f"WHEN {well_formed} THEN {text} " if well_formed else ""
     if spec.role == Role.nhs_number:
         # Most numbers are written without separators: replace only where there are some.
         return (
-            f"CASE WHEN contains({text}, ' ') OR contains({text}, '-') "
+            f"CASE {keep}WHEN contains({text}, ' ') OR contains({text}, '-') "
             f"THEN replace(replace({text}, ' ', ''), '-', '') ELSE {text} END"
         )
     if spec.role == Role.postcode:
         # Upper case with one space before the inward code. A postcode already written so
-        # (the usual case) is kept as it is, without rebuilding it.
+        # is kept as it is, without rebuilding it.
         written_well = (
             f"length({text}) BETWEEN 6 AND 8 AND strpos({text}, ' ') = length({text}) - 3 "
             f"AND NOT contains(right({text}, 3), ' ') AND {text} = upper({text})"
         )
         squeezed = f"replace(upper({text}), ' ', '')"
         return (
-            f"CASE WHEN {written_well} THEN {text} "
+            f"CASE {keep}WHEN {written_well} THEN {text} "
             f"WHEN length({squeezed}) BETWEEN 5 AND 7 "
             f"THEN left({squeezed}, length({squeezed}) - 3) || ' ' || right({squeezed}, 3) "
             f"ELSE {squeezed} END"

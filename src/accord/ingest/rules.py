@@ -26,14 +26,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from accord.catalogue.contract import Contract, FieldSpec, Role
-from accord.ingest.casts import date_shape, human_format, sql_type
+from accord.ingest.casts import POSTCODE_SHAPE, date_shape, human_format, sql_type
 from accord.ingest.sql import lit
 
 Stage = Literal["row", "set"]
-
-# The standard shape of a UK postcode (outward code, space, inward code), after normalising to
-# upper case with one space; GIR 0AA is Girobank's historic non-geographic code.
-POSTCODE_SHAPE = r"([A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2})|(GIR 0AA)"
 
 
 @dataclass(frozen=True)
@@ -43,7 +39,9 @@ class Target:
     ``text`` is a SQL name for the cleaned text (NULL when missing); ``value`` for the typed
     value (NULL when missing or not of the field's type); ``values`` maps every field name to
     its typed value, for rules over several fields (a composite primary key); ``digits``, for
-    an NHS number field, the value as an integer when it is ten digits (NULL otherwise).
+    an NHS number field, the value as an integer when it is ten digits (NULL otherwise);
+    ``well_formed``, for an NHS number or postcode field, a SQL boolean that is true when the
+    value was already in standard form before normalising (false when not known: test again).
     """
 
     field: FieldSpec
@@ -52,6 +50,7 @@ class Target:
     value: str
     values: Mapping[str, str]
     digits: str | None = None  # for an NHS number: its ten digits as a BIGINT, else NULL
+    well_formed: str = "false"
 
     @property
     def sql_type(self) -> str:
@@ -241,8 +240,10 @@ def nhs_number(t: Target) -> Finding | None:
 def postcode(t: Target) -> Finding | None:
     if t.field.role != Role.postcode:
         return None
+    # A value already in standard form (nearly all) is not matched a second time.
     return Finding(
-        f"{t.text} IS NOT NULL AND NOT regexp_full_match({t.text}, {lit(POSTCODE_SHAPE)})",
+        f"{t.text} IS NOT NULL AND NOT {t.well_formed} "
+        f"AND NOT regexp_full_match({t.text}, {lit(POSTCODE_SHAPE)})",
         "not a UK postcode",
     )
 

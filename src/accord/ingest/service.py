@@ -195,7 +195,9 @@ class Ingest:
         if mode == "upsert" and previous is not None:
             con.execute(f"CREATE OR REPLACE TEMP TABLE good AS {checked.good_sql}")
             rows_sql = self._upsert_sql(con, ref, contract, previous)
-        options = "(FORMAT parquet)"  # snappy: DuckDB's default, faster to write than zstd
+        # zstd at level 1: as fast to write as snappy here (measured), half the size, so the
+        # checksum and fsync that follow have half as much to read and flush.
+        options = "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
         with watch.stage("writing", 0.7, 0.95):
             con.execute(f"COPY ({rows_sql}) TO {lit(data)} {options}")
             con.execute(

@@ -23,13 +23,16 @@ import duckdb
 from accord.catalogue.contract import Contract, FieldSpec, Role
 from accord.errors import InvalidInput
 from accord.ingest.casts import (
+    NHS_SHAPE,
     clean_expr,
+    has_standard_form,
     normalise_expr,
     text_expr,
     text_keeps_raw,
     trimmed,
     typed_expr,
     typed_from_native,
+    well_formed_expr,
 )
 from accord.ingest.results import ReasonCount
 from accord.ingest.rules import Finding, Target, findings
@@ -106,6 +109,8 @@ class _Plan:
             spec.name: f"s{i}" if spec.type == "string" else f"t{i}"
             for i, spec in enumerate(contract.fields)
         }
+        # String fields whose raw text is kept (packed) only where it differs from s<i>.
+        self.strings = [i for i, spec in enumerate(contract.fields) if spec.type == "string"]
         self.targets = {
             spec.name: Target(
                 spec,
@@ -114,6 +119,7 @@ class _Plan:
                 self.values[spec.name],
                 self.values,
                 f"d{i}" if spec.role == Role.nhs_number else None,
+                f"w{i}" if has_standard_form(spec) else "false",
             )
             for i, spec in enumerate(contract.fields)
         }
@@ -130,10 +136,11 @@ class _Plan:
     def checked_sql(self, relation: str) -> str:
         """One pass over the source: stored values, raw text where needed, and ``__bad``."""
         # Each level computes its columns once for the next (SELECT *, ... FROM level below):
-        # read, clean, normalise, trim, type.
+        # read, clean, test the standard form, normalise, trim, type.
         read: list[str] = []
-        levels: list[list[str]] = [[], [], [], []]
+        levels: list[list[str]] = [[], [], [], [], []]
         out: list[str] = []
+        differs: list[str] = []
         for i, spec in enumerate(self.contract.fields):
             source = self.columns.get(spec.name)
             if source is None:
@@ -146,26 +153,38 @@ class _Plan:
             if native is not None:
                 read.append(f"{ident(native.name)} AS n{i}")
             clean = clean_expr(f"r{i}", self.missing)
+            well_formed = well_formed_expr(spec, f"c{i}")
             if text_keeps_raw(spec):
                 levels[0].append(f"{clean} AS s{i}")
             else:
                 levels[0].append(f"{clean} AS c{i}")
-                levels[1].append(f"{normalise_expr(spec, f'c{i}')} AS s{i}")
+                if well_formed is not None:
+                    levels[1].append(f"{well_formed} AS w{i}")
+                    well_formed = f"w{i}"
+                levels[2].append(f"{normalise_expr(spec, f'c{i}', well_formed)} AS s{i}")
             if spec.type != "string":
                 if native is not None:
-                    levels[3].append(f"{typed_from_native(spec, f'n{i}', native.type)} AS t{i}")
+                    levels[4].append(f"{typed_from_native(spec, f'n{i}', native.type)} AS t{i}")
                 else:
-                    levels[2].append(f"{trimmed(f's{i}')} AS u{i}")
-                    levels[3].append(f"{typed_expr(spec, f'u{i}', is_trimmed=True)} AS t{i}")
+                    levels[3].append(f"{trimmed(f's{i}')} AS u{i}")
+                    levels[4].append(f"{typed_expr(spec, f'u{i}', is_trimmed=True)} AS t{i}")
                 # The raw text of a typed value cannot be rebuilt from it: keep it.
                 out += [f"t{i}", f"r{i} AS q{i}"]
             else:
-                # The cleaned text is the raw text or NULL (or a normalised form): keep the raw
-                # text only where it differs, which is rare, so it costs little to store.
-                differs = f"s{i} IS NULL" if text_keeps_raw(spec) else f"s{i} IS DISTINCT FROM r{i}"
-                out += [f"s{i}", f"CASE WHEN {differs} THEN r{i} END AS q{i}"]
+                # The cleaned text is the raw text or NULL (or a normalised form): the raw
+                # text is kept only where it differs, which is rare.
+                out.append(f"s{i}")
+                if text_keeps_raw(spec):
+                    differs.append(f"(s{i} IS NULL AND r{i} IS NOT NULL)")
+                else:
+                    differs.append(f"s{i} IS DISTINCT FROM r{i}")
             if spec.role == Role.nhs_number:
-                levels[3].append(f"{_nhs_digits(f's{i}')} AS d{i}")
+                levels[4].append(f"{_nhs_digits(f's{i}', well_formed)} AS d{i}")
+        if differs:
+            # One list column for the row (NULL nearly always) is cheaper to store than a
+            # mostly-NULL column per field.
+            raws = ", ".join(f"r{i}" for i in self.strings)
+            out.append(f"CASE WHEN {' OR '.join(differs)} THEN [{raws}] END AS __raw")
         # CASE evaluates each WHEN only on the rows still undecided, and an AND inside a WHEN
         # only as far as it must: a costly test (a regex) runs on few rows.
         whens = " ".join(f"WHEN {f.bad} THEN true" for _, _, f in self.row_found)
@@ -178,13 +197,14 @@ class _Plan:
         return f"SELECT {', '.join(out)} FROM ({sql})"
 
     def view_sql(self, where: str) -> str:
-        """Rows of ``checked`` as the rules see them (``__row``, s<i>, t<i>, d<i>) with their
-        raw values r<i>; DuckDB computes only the columns a query uses."""
+        """Rows of ``checked`` as the rules see them (``__row``, s<i>, t<i>, d<i>, w<i>) with
+        their raw values r<i>; DuckDB computes only the columns a query uses."""
         inner = ["rowid + 1 AS __row", "__bad"]
         outer = ["*"]
         for i, spec in enumerate(self.contract.fields):
             if spec.type == "string":
-                inner += [f"s{i}", f"COALESCE(q{i}, s{i}) AS r{i}"]
+                k = self.strings.index(i) + 1
+                inner += [f"s{i}", f"CASE WHEN __raw IS NULL THEN s{i} ELSE __raw[{k}] END AS r{i}"]
             else:
                 inner += [
                     f"t{i}",
@@ -193,6 +213,8 @@ class _Plan:
                 ]
             if spec.role == Role.nhs_number:
                 outer.append(f"{_nhs_digits(f's{i}')} AS d{i}")
+            if has_standard_form(spec):
+                outer.append(f"false AS w{i}")  # not known here: the rules test the value
         return (
             f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM checked WHERE {where})"
         )
@@ -205,9 +227,14 @@ class _Plan:
         return ", ".join(names)
 
 
-def _nhs_digits(text: str) -> str:
-    # The number as an integer once, so the check-digit arithmetic needs no casts.
-    return f"CASE WHEN regexp_full_match({text}, '[0-9]{{10}}') THEN CAST({text} AS BIGINT) END"
+def _nhs_digits(text: str, well_formed: str | None = None) -> str:
+    # The number as an integer once, so the check-digit arithmetic needs no casts. A value
+    # already known to be ten digits is not matched again.
+    keep = f"WHEN {well_formed} THEN CAST({text} AS BIGINT) " if well_formed else ""
+    return (
+        f"CASE {keep}WHEN regexp_full_match({text}, {lit(NHS_SHAPE)}) "
+        f"THEN CAST({text} AS BIGINT) END"
+    )
 
 
 def check_batch(
@@ -231,21 +258,19 @@ def check_batch(
         con.execute(f"CREATE OR REPLACE TEMP TABLE set_problems AS {_set_sql(con, plan)}")
         rows_read = _scalar(con, "SELECT count(*) FROM checked")
         set_bad = _scalar(con, "SELECT count(*) FROM set_problems")
-        # The rows that go to quarantine (about 1%), with their raw values. A plain filter on
-        # __bad lets DuckDB read the other columns only for the rows that pass it.
-        suspects = plan.view_sql("__bad")
-        if set_bad:
-            dupes = plan.view_sql("rowid + 1 IN (SELECT __row FROM set_problems) AND NOT __bad")
-            suspects = f"({suspects}) UNION ALL ({dupes})"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE suspects AS {suspects}")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE problems AS {_problems_sql(plan.row_found)}")
         if set_bad:
             # Later duplicates leave the good rows too. Flagging them (few rows, cheap) keeps
-            # the good rows a plain filtered scan, which keeps source order; a join may not.
+            # the good rows a plain filtered scan, which keeps source order (a join may not),
+            # and lets the filter below find them without a join over every row.
             con.execute(
                 "UPDATE checked SET __bad = true "
                 "WHERE rowid + 1 IN (SELECT __row FROM set_problems) AND NOT __bad"
             )
+        # The rows that go to quarantine (about 1%), with their raw values. A plain filter on
+        # __bad lets DuckDB read the other columns only for the rows that pass it. (A later
+        # duplicate passed every row rule, so the row rules find nothing more in it.)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE suspects AS {plan.view_sql('__bad')}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE problems AS {_problems_sql(plan.row_found)}")
     except duckdb.Error as exc:
         raise _cannot_apply(contract, exc) from exc
 
