@@ -7,7 +7,7 @@ import json
 import pytest
 
 from accord import Trust
-from accord.audit.citizen import MERGE_FAN_IN
+from accord.query.release_index import MERGE_FAN_IN
 from tests.citizen.conftest import LIST_SQL, pupil
 from tests.query.conftest import ANA, make_grant
 

@@ -110,6 +110,7 @@ def test_a_release_keeps_its_cells_signatures(sworld: Trust) -> None:
     release = sworld.queries.run(
         ANA, make_grant(), f"SELECT age_band, count(*) AS n FROM {C} GROUP BY 1"
     )
+    sworld.queries.settle()  # written with the contributors, just after the answer left
     stored = sworld.queries.signatures.get(release.id)
     assert stored is not None and sorted(stored) == [0, 1]
 

@@ -42,6 +42,7 @@ def test_contributors_are_kept_in_parquet_under_the_home(world: Trust) -> None:
     release = world.queries.run(ANA, make_grant(), f"SELECT upn FROM {C} WHERE fsm")
     assert release.contributors_path is not None
     assert release.contributors_path.is_relative_to(world.home / "data" / "releases")
+    world.queries.settle()  # written just after the answer left
     people = pq.read_table(release.contributors_path)
     assert sorted(people.column("record_key").to_pylist()) == sorted(
         release.table.column("upn").to_pylist()

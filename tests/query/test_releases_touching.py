@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 from accord import Trust
 from accord.policy.grant import AccessGrant
-from accord.query.release_index import ReleaseIndex, _holds_any, person_hash
+from accord.query.release_index import PERSON, ReleaseIndex
 from tests.query.conftest import ANA, CENSUS, make_grant
 
 C = "camden.school_census"
@@ -84,31 +85,44 @@ def test_a_hash_that_matches_by_chance_does_not_add_a_release(
 ) -> None:
     trust, grant = linked
     release = trust.queries.run(ANA, grant, f"SELECT upn FROM {C} WHERE fsm")
-    # forge the index so that a stranger's hash is in it: the exact check must still say no
-    trust.queries.index.write(release.id, np.array([person_hash("PK-stranger")], np.uint64))
-    assert trust.queries.releases_touching(["PK-stranger"]) == []
+    trust.queries.refresh_index()
+    # forge the index so that a stranger's hash is in the release's entry: the exact check on
+    # the release's contributors must still say no
+    index = trust.queries.index
+    [(stranger,)] = duckdb.sql(f"SELECT hash('{PERSON}' || chr(31) || 'PK-stranger')").fetchall()
+    [segment] = json.loads((index.folder / "segments.json").read_text())
+    hashes = np.load(index.folder / segment["file"])
+    [(release_id, start, end)] = segment["releases"]
+    assert release_id == release.id
+    forged = np.sort(np.append(hashes[start:end], np.uint64(stranger)))
+    np.save(index.folder / segment["file"], forged)
+    segment["releases"] = [[release_id, 0, len(forged)]]
+    (index.folder / "segments.json").write_text(json.dumps([segment]))
+    fresh = ReleaseIndex(index.folder)
+    paths = [(release.id, trust.home / trust.queries.releases()[0]["contributors_path"])]
+    assert fresh.touching(paths, person_keys=["PK-stranger"]) == {}
+    pupil = _upns(trust, "islington", fsm=True)[0]
+    assert fresh.touching(paths, person_keys=[f"PK-{pupil}"]) == {release.id: {PERSON}}
 
 
-def test_releases_without_an_index_are_indexed_when_searched(
+def test_releases_are_indexed_when_first_searched_and_one_index_serves_both_sides(
     linked: tuple[Trust, AccessGrant],
 ) -> None:
     trust, grant = linked
     pupil = _upns(trust, "islington", fsm=True)[0]
     release = trust.queries.run(ANA, grant, f"SELECT upn FROM {C} WHERE fsm")
-    trust.queries.index.path(release.id).unlink()  # as made before the index existed
+    assert not (trust.queries.index.folder / "segments.json").exists()
     assert [r["id"] for r in trust.queries.releases_touching([f"PK-{pupil}"])] == [release.id]
-    assert trust.queries.index.path(release.id).exists()
-
-
-def test_the_index_hash_is_duckdbs_md5_number_lower() -> None:
-    [(expected,)] = duckdb.sql("SELECT md5_number_lower('PK-000123')").fetchall()
-    assert person_hash("PK-000123") == expected
+    assert trust.queries.releases_of_records([(CENSUS, pupil)]) == {release.id: {CENSUS}}
+    assert trust.citizen.index_dir == trust.queries.index.folder
+    assert len(json.loads((trust.queries.index.folder / "segments.json").read_text())) == 1
 
 
 def test_the_contributors_parquet_reads_in_duckdb_with_dataset_and_record_key(
     sworld: Trust,
 ) -> None:
     release = sworld.queries.run(ANA, make_grant(), f"SELECT upn FROM {C} WHERE fsm")
+    sworld.queries.settle()  # written just after the answer left
     rows = duckdb.sql(
         f"SELECT dataset, record_key FROM read_parquet('{release.contributors_path}') "
         "ORDER BY record_key"
@@ -123,14 +137,3 @@ def test_an_aggregate_release_records_each_contributor_once_per_cell(sworld: Tru
     kept = sworld.queries.contributors(release.id)
     assert kept.num_rows == 100  # each Islington pupil in exactly one age band
     assert sorted(set(kept.column("cell").to_pylist())) == [0, 1]
-
-
-@pytest.mark.parametrize("size", [0, 1, 2, 1000])
-def test_the_on_disk_search_finds_exactly_the_hashes_kept(tmp_path: Path, size: int) -> None:
-    kept = np.unique(np.random.default_rng(size).integers(1, 2**63, size, dtype=np.int64))
-    kept = kept.astype(np.uint64) * 2
-    index = ReleaseIndex(tmp_path)
-    path = index.write("rel-x", kept)
-    for value in kept[:50].tolist():
-        assert _holds_any(path, [value])
-    assert not _holds_any(path, [1, 3, 2**64 - 1])  # odd: never kept

@@ -10,10 +10,9 @@ birth and postcode, or all of them):
    ``trust.linkage.person_keys_for`` finds by matching the identifiers against each agreement's
    people; every record of those keys is theirs.
 
-Their records are then looked up in a compact index of every release's contributors (sorted
-64-bit hashes of ``dataset`` and ``record_key``, one small file per release, built lazily from
-the contributors Parquet the query service writes), so a report over 10^8 release-person rows
-takes milliseconds.
+Their records are then looked up in the release index the query service keeps over every
+release's contributors (:mod:`accord.query.release_index`, the same index that answers by person
+key), so a report over 10^8 release-person rows takes milliseconds.
 
 The lookup must not be an oracle for whether someone is known to a service: every lookup is
 logged *before* anything is looked up, as keyed hashes only and without saying whether anyone
@@ -29,21 +28,17 @@ Examples:
 from __future__ import annotations
 
 import base64
-import fcntl
 import json
 import re
 import secrets
-import shutil
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 import nhs_number as nhs
-import numpy as np
 import pyarrow as pa
 from cryptography.fernet import Fernet, InvalidToken
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -261,10 +256,7 @@ class CitizenView:
         self.trust = trust
         self.lookups_per_window = LOOKUPS_PER_WINDOW
         self.window = WINDOW
-        self._index_cache: dict[str, np.ndarray] = {}
         self._connection: duckdb.DuckDBPyConnection | None = None
-        self._manifest: list[dict[str, Any]] = []
-        self._indexed: set[str] = set()
 
     def _duckdb(self) -> duckdb.DuckDBPyConnection:
         """A cursor on one in-memory DuckDB kept by the view (opening one costs ~40 ms)."""
@@ -603,94 +595,18 @@ class CitizenView:
 
     @property
     def index_dir(self) -> Path:
-        return self.trust.settings.data_dir / "citizen" / "index"
+        """Where the release index is kept (the query service's; one index for both)."""
+        return self.trust.queries.index.folder
 
     def refresh_index(self) -> int:
-        """Index every release not yet indexed; returns how many were added. Reports do this
-        themselves; call it after many releases to keep the next report fast.
-
-        The index is a few segment files, each the concatenated sorted hashes of many releases
-        (one file to map instead of one per release). New releases make a new segment; four
-        segments of one size class are merged into one of the next, so there are never more
-        than a few dozen and each hash is rewritten only a few times.
-        """
-        folder = self._index_folder()
-        with self.trust.store.sessions() as session:
-            rows = session.execute(select(ReleaseRow.id, ReleaseRow.contributors_path)).all()
-        if all(release_id in self._indexed for release_id, _ in rows):
-            return 0  # the common case: nothing new, no lock taken
-        with _locked(folder / "lock"):
-            manifest = _read_manifest(folder)
-            done = {r for segment in manifest for r, _, _ in segment["releases"]}
-            pending = [
-                (r, self.trust.home / p)
-                for r, p in rows
-                if r not in done and (self.trust.home / p).exists()
-            ]
-            if pending:
-                manifest.append(self._write_segment(folder, pending))
-                manifest = _merge_segments(folder, manifest)
-                _write_manifest(folder, manifest)
-            self._manifest = manifest
-            self._indexed = {r for segment in manifest for r, _, _ in segment["releases"]}
-            listed = {segment["file"] for segment in manifest}
-            self._index_cache = {f: a for f, a in self._index_cache.items() if f in listed}
-        return len(pending)
-
-    def _write_segment(self, folder: Path, pending: list[tuple[str, Path]]) -> dict[str, Any]:
-        parts, releases, start = [], [], 0
-        with self._duckdb() as connection:
-            for release_id, source in pending:
-                hashes = connection.sql(
-                    "SELECT DISTINCT hash(dataset || chr(31) || record_key) AS h FROM "
-                    f"read_parquet({_lit(str(source))}) ORDER BY h"
-                ).fetchnumpy()["h"]
-                parts.append(np.asarray(hashes, dtype=np.uint64))
-                releases.append([release_id, start, start + len(hashes)])
-                start += len(hashes)
-        return _save_segment(folder, parts, releases)
+        """Index every release not yet indexed (listing pending contributors first); returns how
+        many were added. Reports do this themselves; call it after many releases to keep the
+        next report fast."""
+        return self.trust.queries.refresh_index()
 
     def releases_touching(self, records: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
-        """Release id -> the datasets of ``records`` (dataset, record_key) it used."""
-        records = sorted(set(records))
-        if not records:
-            return {}
-        self.refresh_index()
-        with self._duckdb() as connection:
-            strings = pa.table({"s": [f"{d}\x1f{k}" for d, k in records]})
-            hashed = dict(_with(connection, strings, "SELECT s, hash(s) FROM {table}"))
-        pairs = sorted((hashed[f"{d}\x1f{k}"], d) for d, k in records)
-        wanted = np.array([h for h, _ in pairs], dtype=np.uint64)
-        datasets = [d for _, d in pairs]
-        touched: dict[str, set[str]] = {}
-        for segment in self._manifest:
-            hashes = self._index_cache.get(segment["file"])
-            if hashes is None:
-                hashes = np.load(self.index_dir / segment["file"], mmap_mode="r")
-                self._index_cache[segment["file"]] = hashes
-            for release_id, start, end in segment["releases"]:
-                if end == start:
-                    continue
-                part = hashes[start:end]
-                at = np.searchsorted(part, wanted)
-                hit = part[np.minimum(at, end - start - 1)] == wanted
-                if hit.any():
-                    found = touched.setdefault(release_id, set())
-                    found.update(datasets[i] for i in np.flatnonzero(hit))
-        return touched
-
-    def _index_folder(self) -> Path:
-        # DuckDB's hash() may change between versions: rebuild the index when it does.
-        folder = self.index_dir
-        stamp = folder / "duckdb-version"
-        if folder.is_dir() and (not stamp.exists() or stamp.read_text() != duckdb.__version__):
-            shutil.rmtree(folder)
-            self._index_cache.clear()
-            self._indexed = set()
-        if not folder.is_dir():
-            folder.mkdir(parents=True, mode=0o700)
-            stamp.write_text(duckdb.__version__)
-        return folder
+        """Release id -> the datasets of ``records`` (dataset, record_key) it used. Exact."""
+        return self.trust.queries.releases_of_records(records)
 
     # -- opting out ------------------------------------------------------------------------
 
@@ -793,70 +709,6 @@ def _with(connection: duckdb.DuckDBPyConnection, table: pa.Table, sql: str) -> l
         return connection.sql(sql.replace("{table}", name)).fetchall()
     finally:
         connection.unregister(name)
-
-
-MANIFEST = "segments.json"
-MERGE_FAN_IN = 4  # segments of one size class merged together
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """One process at a time changes the index (a web server and a CLI may share a home)."""
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _read_manifest(folder: Path) -> list[dict[str, Any]]:
-    path = folder / MANIFEST
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
-
-
-def _write_manifest(folder: Path, manifest: list[dict[str, Any]]) -> None:
-    partial = folder / (MANIFEST + ".tmp")
-    partial.write_text(json.dumps(manifest), encoding="utf-8")
-    partial.replace(folder / MANIFEST)  # readers see the old manifest or the new, never half
-    listed = {segment["file"] for segment in manifest}
-    for stale in folder.glob("seg-*.npy"):
-        if stale.name not in listed:
-            stale.unlink(missing_ok=True)  # merged away (a reader's open mapping stays valid)
-
-
-def _save_segment(
-    folder: Path, parts: list[np.ndarray], releases: list[list[Any]]
-) -> dict[str, Any]:
-    name = f"seg-{secrets.token_hex(8)}.npy"
-    data = np.concatenate(parts) if parts else np.empty(0, np.uint64)
-    np.save(folder / name, np.ascontiguousarray(data, dtype=np.uint64))
-    return {"file": name, "rows": int(data.size), "releases": releases}
-
-
-def _size_class(rows: int) -> int:
-    return int(np.log(max(rows, 1)) / np.log(MERGE_FAN_IN))
-
-
-def _merge_segments(folder: Path, manifest: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Merge MERGE_FAN_IN segments of one size class into one, until no class is that full."""
-    while True:
-        classes: dict[int, list[dict[str, Any]]] = {}
-        for segment in manifest:
-            classes.setdefault(_size_class(segment["rows"]), []).append(segment)
-        full = next((group for group in classes.values() if len(group) >= MERGE_FAN_IN), None)
-        if full is None:
-            return manifest
-        group = full[:MERGE_FAN_IN]
-        parts, releases, start = [], [], 0
-        for segment in group:
-            data = np.load(folder / segment["file"], mmap_mode="r")
-            parts.append(data)
-            for release_id, a, b in segment["releases"]:
-                releases.append([release_id, start + a, start + b])
-            start += data.size
-        merged = _save_segment(folder, parts, releases)
-        manifest = [s for s in manifest if s not in group] + [merged]
 
 
 def _record_key(primary_key: list[str]) -> str:

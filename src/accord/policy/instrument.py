@@ -9,6 +9,13 @@ so that the hidden row numbers flow from each dataset up to the outer SELECT:
 * an aggregate answer gets, per cell, the number of distinct contributors of each dataset, the
   list of contributors, and for every SUM/AVG the largest values, the total and the number of
   negative values (the inputs of SACRO's dominance and p-ratio checks).
+
+An aggregate over one dataset, without joins, nested queries or anything that could answer
+differently when run again (random numbers, the clock, sampling), gets a cheaper plan: per cell
+only the count and the group key (which names the cell), and a second query,
+``contributors_sql``, that lists every cell's key, count and rows. The
+query service may run that second query after the answer has left (the data it runs on is
+pinned), so the answer does not wait for its contributors to be listed.
 """
 
 from __future__ import annotations
@@ -61,6 +68,11 @@ class Plan:
     # An aggregate over one dataset with no join: each row is in one cell at most once, so
     # counting rows is counting distinct rows and the contributor lists hold no repeats.
     rows_unique: bool = False
+    # Deterministic aggregates over one dataset (see the module docstring): per cell, its
+    # group key in ``sql``; each cell's key, count and rows from ``contributors_sql``.
+    keys: list[str] = field(default_factory=list)
+    contributors_sql: str | None = None
+    contributors_sql_rows: str = ""  # its column of each cell's rows
 
 
 def instrument(checked: CheckedQuery, row_column: str) -> Plan:
@@ -298,6 +310,51 @@ def _aggregate_plan(tree: exp.Query, outputs: list[str], row_column: str) -> Pla
         measures.append(measure)
     counts, contributors = [], []
     rows_unique = _single_table(tree, scope)
+    group = tree.args.get("group")
+    keys_of = list(group.expressions) if group is not None else []
+    if (
+        rows_unique
+        and len(per_source) == 1
+        and _repeatable(tree)
+        and not (group is not None and group.args.get("all"))
+        and not any(isinstance(k, exp.Literal) for k in keys_of)
+    ):
+        # The count and the group key only (the key costs nothing: the grouping computes it);
+        # the rows of each cell come from a second query.
+        column = per_source[0]
+        keys = [names.next("key") for _ in keys_of]
+        n, c = names.next("n"), names.next("c")
+        lineage = tree.copy()
+        for clause in ("having", "order", "limit", "offset"):
+            lineage.set(clause, None)  # every cell, whatever the answer keeps of them
+        lineage.set("expressions", [])
+        lineage.select(
+            *[
+                exp.alias_(k.copy(), name, quoted=True)
+                for k, name in zip(keys_of, keys, strict=True)
+            ],
+            exp.alias_(exp.Count(this=column.copy()), n, quoted=True),
+            exp.alias_(exp.ArrayAgg(this=column.copy()), c, quoted=True),
+            copy=False,
+        )
+        evidence.extend(
+            exp.alias_(k.copy(), name, quoted=True) for k, name in zip(keys_of, keys, strict=True)
+        )
+        evidence.append(exp.alias_(exp.Count(this=column.copy()), n, quoted=True))
+        tree.select(*evidence, copy=False)
+        return Plan(
+            sql=_sql(tree),
+            aggregate=True,
+            outputs=outputs,
+            dimensions=dimensions,
+            measures=measures,
+            counts=[n],
+            contributors=[],
+            rows_unique=True,
+            keys=keys,
+            contributors_sql=_sql(lineage),
+            contributors_sql_rows=c,
+        )
     for column in per_source:
         n = names.next("n")
         c = names.next("c")
@@ -318,6 +375,34 @@ def _aggregate_plan(tree: exp.Query, outputs: list[str], row_column: str) -> Pla
         contributors=contributors,
         rows_unique=rows_unique,
     )
+
+
+# Anything that may answer differently when the same query runs again on the same data.
+_UNREPEATABLE = tuple(
+    getattr(exp, name)
+    for name in (
+        "Rand",
+        "Randn",
+        "Uuid",
+        "CurrentDate",
+        "CurrentDatetime",
+        "CurrentTime",
+        "CurrentTimestamp",
+        "CurrentTimestampLTZ",
+        "TableSample",
+        "Anonymous",
+        "Window",
+        "Subquery",
+        "Select",
+    )
+    if hasattr(exp, name)
+)
+
+
+def _repeatable(select: exp.Select) -> bool:
+    """Whether ``select`` gives the same rows each time it runs on the same data: no clock,
+    no random numbers, no sampling, no nested query (whose LIMIT could pick other rows)."""
+    return not any(isinstance(node, _UNREPEATABLE) and node is not select for node in select.walk())
 
 
 def _single_table(select: exp.Select, scope: Scope) -> bool:

@@ -4,7 +4,7 @@ The sandbox returns, per output row (record-level) or per cell (aggregate), the 
 numbers of the rows behind it. Each dataset's row numbers are ``offset + position`` in its
 prepared view, so the trust finds each record by position — an array look-up on its side, with
 no join and no Python loop. What it builds here is written to the release's Parquet file (cell,
-dataset, version, record key, trust-wide person key), counted, and indexed by person.
+dataset, version, record key, trust-wide person key) and counted.
 """
 
 from __future__ import annotations
@@ -100,8 +100,12 @@ class Contributors:
             ids = part.source.prepared.identities
             seen = np.zeros(len(ids), dtype=bool)
             seen[part.positions] = True  # distinct positions without a sort
+            unlinked = ids.column("person_key").null_count == len(ids)
+            if unlinked and part.source.prepared.unique_records:
+                unkeyed += int(np.count_nonzero(seen))  # one record, one person: just count
+                continue
             positions = np.flatnonzero(seen)
-            if ids.column("person_key").null_count == len(ids):
+            if unlinked:
                 alone = positions
             else:
                 person = ids.column("person_key").take(pa.array(positions))
@@ -115,17 +119,6 @@ class Contributors:
         chunks = [c for k in keyed for c in (k.chunks if isinstance(k, pa.ChunkedArray) else [k])]
         persons = pc.count_distinct(pa.chunked_array(chunks, pa.string())).as_py() if chunks else 0
         return int(persons) + int(unkeyed)
-
-    def person_hashes(self) -> np.ndarray:
-        """Sorted distinct 64-bit hashes of the trust-wide person keys (for the release index)."""
-        found = []
-        for part in self.parts:
-            column = part.source.prepared.identities.column("person_hash")
-            if column.null_count == len(column):
-                continue
-            taken = pc.drop_null(column.take(pa.array(part.positions)))
-            found.append(np.asarray(taken.to_numpy(), dtype=np.uint64))
-        return np.unique(np.concatenate(found)) if found else np.empty(0, np.uint64)
 
     def signature_parts(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """(cell, record hash) per dataset, for :func:`accord.query.signatures.cell_signatures`."""
@@ -219,10 +212,12 @@ def split(
 
 
 def write(table: pa.Table, path: Path) -> None:
-    """Write a release's contributors (zstd; dictionaries only where values repeat)."""
+    """Write a release's contributors (zstd; dictionaries only where values repeat). Written
+    beside and then renamed, so a reader never finds half a file."""
+    partial = path.with_name(path.name + ".partial")
     pq.write_table(
         table,
-        path,
+        partial,
         compression="zstd",
         compression_level=1,
         use_dictionary=["dataset", "version"],
@@ -235,6 +230,45 @@ def write(table: pa.Table, path: Path) -> None:
         },
         row_group_size=128 * 1024,
     )
+    partial.replace(path)
 
 
-__all__ = ["Contributors", "Part", "Source", "split", "write"]
+def from_lineage(
+    lineage: pa.Table,
+    keys: list[str],
+    counts: list[int],
+    columns: tuple[list[str], str, str],
+    source: Source,
+) -> Contributors:
+    """The contributors of an answer's cells from its lineage query (see
+    :mod:`accord.policy.instrument`): ``lineage`` has, per cell of the same grouping, its group
+    key, its row count and its rows (``columns`` names them). Answer cell ``i`` is the lineage
+    cell whose key is ``keys[i]`` (:func:`cell_keys`); it must hold exactly ``counts[i]`` rows,
+    or the lineage is not the answer's and nothing is returned."""
+    key_names, count_name, rows_name = columns
+    where = {key: j for j, key in enumerate(cell_keys(lineage, key_names))}
+    found = lineage.column(count_name).to_pylist()
+    order, cells = [], []
+    for cell, (key, count) in enumerate(zip(keys, counts, strict=True)):
+        j = where.get(key)
+        if j is None or int(found[j] or 0) != int(count):
+            raise ValueError(f"cell {cell} ({count} rows, key {key}) is not in the lineage")
+        if count:
+            order.append(j)
+            cells.append(cell)
+    if not order:
+        return Contributors([])
+    taken = lineage.column(rows_name).combine_chunks().take(pa.array(order, pa.int64()))
+    rows = pc.list_flatten(taken).to_numpy()
+    parents = np.asarray(pc.list_parent_indices(taken).to_numpy(), dtype=np.int64)
+    cell_of = np.asarray(cells, dtype=np.int64)[parents]
+    return split([(cell_of, rows)], [source], unique=True, exclusive=True)
+
+
+def cell_keys(table: pa.Table, names: list[str]) -> list[str]:
+    """Each row's group key as text (``repr`` of the values: NaN equals NaN, dates stay dates)."""
+    columns = [table.column(n).to_pylist() for n in names]
+    return [repr(values) for values in zip(*columns, strict=True)] if names else ["()"] * len(table)
+
+
+__all__ = ["Contributors", "Part", "Source", "cell_keys", "from_lineage", "split", "write"]

@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from accord.query.models_db import AggregateCellRow, ReleaseRow
@@ -87,25 +87,21 @@ class Signatures:
             with np.load(path) as data:
                 if str(data["scheme"]) == SCHEME:
                     found = dict(zip(data["cells"].tolist(), data["signatures"], strict=True))
+        if found is None:
+            return None  # not kept: its signatures may still be written (a pending release)
         self._cache[release_id] = found
         while len(self._cache) > self.capacity:
             self._cache.popitem(last=False)
         return found
 
 
-def differencing_reasons(
-    trust: Trust,
-    agreement: str,
-    member: str,
-    new: NewCells,
-    people: dict[int, int],
-    threshold: int,
-    signatures: Signatures,
-) -> dict[int, str]:
-    """Cells (index → reason) of a new answer that earlier released cells would expose."""
+def earlier_cells(trust: Trust, agreement: str, member: str) -> list[tuple[str, int, int, str]]:
+    """(release id, cell, people, contributors path) of every cell released before under this
+    agreement to this member."""
     with trust.store.sessions() as session:
-        earlier = list(
-            session.execute(
+        return [
+            (rid, cell, n, path)
+            for rid, cell, n, path in session.execute(
                 select(
                     AggregateCellRow.release_id,
                     AggregateCellRow.cell,
@@ -119,7 +115,34 @@ def differencing_reasons(
                     AggregateCellRow.released.is_(True),
                 )
             )
-        )
+        ]
+
+
+def any_close(
+    earlier: list[tuple[str, int, int, str]], people: dict[int, int], threshold: int
+) -> bool:
+    """Whether any new cell needs comparing with an earlier one (the first sieve: sizes)."""
+    if not earlier:
+        return False
+    sizes = np.unique(np.array([n for _r, _c, n, _p in earlier], dtype=np.int64))
+    for n in people.values():
+        if n < threshold:
+            continue
+        low, high = np.searchsorted(sizes, [n - threshold + 1, n + threshold])
+        if np.any(sizes[low:high] != n):
+            return True
+    return False
+
+
+def differencing_reasons(
+    trust: Trust,
+    earlier: list[tuple[str, int, int, str]],
+    new: NewCells,
+    people: dict[int, int],
+    threshold: int,
+    signatures: Signatures,
+) -> dict[int, str]:
+    """Cells (index → reason) of a new answer that ``earlier`` released cells would expose."""
     paths = {rid: trust.home / path for rid, _cell, _n, path in earlier}
     return find_differences(
         [(rid, cell, n) for rid, cell, n, _path in earlier],
@@ -185,17 +208,23 @@ def find_differences(
 def record_cells(
     session: Session, release_id: str, agreement: str, member: str, people: dict[int, int]
 ) -> None:
-    """Remember the released cells of an aggregate release (same unit of work as the release)."""
-    session.add_all(
-        AggregateCellRow(
-            release_id=release_id,
-            agreement=agreement,
-            member=member,
-            cell=cell,
-            people=n,
-            released=True,
-        )
-        for cell, n in people.items()
+    """Remember the released cells of an aggregate release (same unit of work as the release),
+    in one statement rather than an ORM object per cell."""
+    if not people:
+        return
+    session.execute(
+        insert(AggregateCellRow),
+        [
+            {
+                "release_id": release_id,
+                "agreement": agreement,
+                "member": member,
+                "cell": cell,
+                "people": n,
+                "released": True,
+            }
+            for cell, n in people.items()
+        ],
     )
 
 
@@ -223,4 +252,12 @@ def _nested(a: pa.Array, b: pa.Array) -> bool:
     return shared in (len(a), len(b))
 
 
-__all__ = ["NewCells", "Signatures", "differencing_reasons", "find_differences", "record_cells"]
+__all__ = [
+    "NewCells",
+    "Signatures",
+    "any_close",
+    "differencing_reasons",
+    "earlier_cells",
+    "find_differences",
+    "record_cells",
+]

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from accord.core.store.base import Base, UTCDateTime, utcnow
 from accord.core.store.models import BigId
+from accord.query.events import ReleaseMade
 
 
 class ReleaseRow(Base):
@@ -31,6 +32,29 @@ class ReleaseRow(Base):
     checksum: Mapped[str] = mapped_column(String(64))
     contributors_path: Mapped[str] = mapped_column(String(500))
     changes: Mapped[list[str]] = mapped_column(JSON)
+
+    @classmethod
+    def of(
+        cls, event: ReleaseMade, *, made_at: datetime, contributors_path: str, changes: list[str]
+    ) -> ReleaseRow:
+        """The row of a release, from its event: the two say the same, written once."""
+        return cls(
+            id=event.release_id,
+            made_at=made_at,
+            user_email=event.user,
+            member=event.member,
+            agreement=event.agreement,
+            agreement_version=event.agreement_version,
+            purpose=event.purpose,
+            sql_text=event.sql,
+            columns=event.columns,
+            output=event.output,
+            rows_out=event.rows_out,
+            people=event.people,
+            checksum=event.checksum,
+            contributors_path=contributors_path,
+            changes=changes,
+        )
 
 
 class OptOutRow(Base):

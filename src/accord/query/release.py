@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from accord.errors import InvalidInput
 from accord.policy.sdc import CellChange
+from accord.query.events import ReleaseMade
 
 CONTRIBUTORS_SCHEMA = pa.schema(
     [
@@ -51,6 +52,35 @@ class Release:
     checksum: str
     changes: list[CellChange] = field(default_factory=list)
     contributors_path: Path | None = None
+
+    @classmethod
+    def of(
+        cls,
+        event: ReleaseMade,
+        *,
+        made_at: datetime,
+        table: pa.Table,
+        changes: list[CellChange],
+        path: Path,
+    ) -> Release:
+        """What the recipient gets back, from the release's event (the same facts)."""
+        return cls(
+            id=event.release_id,
+            made_at=made_at,
+            user=event.user,
+            member=event.member,
+            agreement=event.agreement,
+            agreement_version=event.agreement_version,
+            purpose=event.purpose,
+            sql=event.sql,
+            columns=event.columns,
+            output=event.output,
+            table=table,
+            people=event.people,
+            checksum=event.checksum,
+            changes=changes,
+            contributors_path=path,
+        )
 
     @property
     def rows_out(self) -> int:

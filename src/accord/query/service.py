@@ -5,26 +5,27 @@ The path of one question, each step refusing with a reason the caller can act on
 1. the agreement grants the caller's member access for the stated purpose (agreements service);
 2. lock 1 checks the SQL on its syntax tree against the grant (:mod:`accord.policy.sql_check`)
    and works out what the answer will be made of (:mod:`accord.policy.lineage`);
-3. lock 2 runs it in a sandbox holding only granted columns and in-scope rows, opted-out people
-   removed (:mod:`accord.core.engine`);
+3. lock 2 runs it on a new connection to the grant's sandbox database, which holds only granted
+   columns and in-scope rows, opted-out people removed (:mod:`accord.core.engine`);
 4. lock 3 checks the answer: record-level only where permitted and only its fields; aggregates
    through disclosure control (:mod:`accord.policy.sdc`) and the differencing check;
-5. the release is recorded — contributors to Parquet, the release row and its event in one unit
-   of work — and only then returned. If it cannot be recorded, nothing is returned.
+5. the release is recorded — the release row, its cells and its event in one unit of work, with
+   its contributors written or what fixes them (:mod:`accord.query.pending`) — and only then
+   returned. If it cannot be recorded, nothing is returned.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -33,8 +34,12 @@ from sqlalchemy import func, select
 
 from accord.catalogue.contract import Contract, Role
 from accord.core.crypto.pseudonyms import derive_key
-from accord.core.engine import DuckDBSandbox, Engine, Limits, TableInput
-from accord.core.engine.prepare import PERSON_KEY, Preparation, Prepared, prepare
+from accord.core.engine import DuckDBSandbox, Engine, Limits
+from accord.core.engine.database import (
+    SandboxDatabase,
+    open_database,
+)
+from accord.core.engine.prepare import PERSON_KEY, Preparation
 from accord.core.store.models import DatasetRow, MemberRow, VersionRow
 from accord.errors import AccordError, NotFound, PermissionDenied
 from accord.policy.grant import AccessGrant
@@ -44,16 +49,35 @@ from accord.policy.refusal import QueryRefused
 from accord.policy.sdc import CellEvidence, MeasureCells, SDCSettings, add_totals, control
 from accord.policy.sql_check import CheckedQuery, TableSpec, check_query, check_row_scope
 from accord.query import events
-from accord.query.contributors import DATASET_SHIFT, Contributors, Source, split, write
-from accord.query.differencing import NewCells, Signatures, differencing_reasons, record_cells
+from accord.query.contributors import (
+    DATASET_SHIFT,
+    Contributors,
+    Part,
+    Source,
+    cell_keys,
+    from_lineage,
+    split,
+    write,
+)
+from accord.query.differencing import (
+    NewCells,
+    Signatures,
+    any_close,
+    differencing_reasons,
+    earlier_cells,
+    record_cells,
+)
 from accord.query.models_db import ReleaseRow
 from accord.query.optout import OptOuts
+from accord.query.pending import PendingReleases
 from accord.query.release import CONTRIBUTORS_SCHEMA, Release, checksum
 from accord.query.release_index import ReleaseIndex
+from accord.query.sandboxes import ROW, Sandboxes, needed_by
 from accord.query.signatures import cell_signatures
 
 if TYPE_CHECKING:
     from accord.trust import Trust
+
 
 SQL_TYPES = {
     "string": "VARCHAR",
@@ -102,13 +126,21 @@ class Queries:
         self.limits = Limits()
         self.sdc = SDCSettings(safe_threshold=trust.settings.min_cell_size)
         self.engine: Engine = engine or DuckDBSandbox(trust.home / "tmp" / "sandbox")
-        self.cache_bytes = 2 * 1024**3
-        self._cache: OrderedDict[tuple[Any, ...], Prepared] = OrderedDict()
         self._decided: OrderedDict[tuple[Any, ...], _Decided] = OrderedDict()
         self._contracts: dict[str, Contract] = {}
+        self._lineages: dict[str, str | None] = {}
         folder = trust.settings.data_dir / "releases"
         self.signatures = Signatures(folder)
-        self.index = ReleaseIndex(folder)
+        self.index = ReleaseIndex(folder / "index")
+        self.pending = PendingReleases(folder, self._materialise)
+        self.sandboxes = Sandboxes(
+            trust,
+            self.engine,
+            self.optouts,
+            lambda: needed_by([self.pending.path(r) for r in self.pending.ids()], trust.home),
+        )
+        for release_id in self.pending.ids():  # left by a process that stopped: list them now
+            self.pending.start(release_id)
 
     # -- asking ----------------------------------------------------------------------------
 
@@ -208,8 +240,8 @@ class Queries:
         """The releases (newest first) whose contributors include any of these trust-wide person
         keys: what a citizen is told about the use of their data.
 
-        Exact: a per-release index of person-key hashes finds the candidates, and the person
-        keys in each candidate's contributors confirm them.
+        Exact: the release index (:mod:`accord.query.release_index`) finds the candidates, and
+        the person keys in each candidate's contributors confirm them.
 
         Examples:
             >>> [r["id"] for r in trust.queries.releases_touching(["PK-000123"])]  # doctest: +SKIP
@@ -218,14 +250,40 @@ class Queries:
         keys = [k for k in person_keys if k]
         if not keys:
             return []
+        self.pending.complete()  # nobody is told less than a release used
         with self.trust.store.sessions() as session:
             rows = list(session.scalars(select(ReleaseRow).order_by(ReleaseRow.made_at.desc())))
-            found = set(
-                self.index.touching(
-                    [(r.id, self.trust.home / r.contributors_path) for r in rows], keys
-                )
-            )
-            return [_row_dict(r) for r in rows if r.id in found]
+        found = self.index.touching(
+            [(r.id, self.trust.home / r.contributors_path) for r in rows], person_keys=keys
+        )
+        return [_row_dict(r) for r in rows if r.id in found]
+
+    def releases_of_records(self, records: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+        """Release id -> the datasets of ``records`` (dataset, record_key) it used, for every
+        release that used any of them (what the citizen view reports). Exact."""
+        records = sorted(set(records))
+        if not records:
+            return {}
+        self.refresh_index()
+        return self.index.touching(self._release_paths(), records=records)
+
+    def refresh_index(self) -> int:
+        """Index every release not yet in the release index (listing pending contributors
+        first); returns how many were added. Searches do this themselves."""
+        self.pending.complete()
+        return self.index.refresh(self._release_paths())
+
+    def _release_paths(self) -> list[tuple[str, Path]]:
+        with self.trust.store.sessions() as session:
+            rows = session.execute(select(ReleaseRow.id, ReleaseRow.contributors_path)).all()
+        return [(r, self.trust.home / p) for r, p in rows]
+
+    def settle(self) -> int:
+        """Finish listing the contributors of every release still pending (those this process
+        lists in the background, and any left by a process that stopped); returns how many were
+        listed here. Look-ups and exports do this themselves."""
+        self.pending.settle()
+        return self.pending.complete()
 
     # -- the three locks -------------------------------------------------------------------
 
@@ -236,32 +294,67 @@ class Queries:
         datasets = self._datasets(grant)
         decided = self.decide(grant, sql, self.table_specs(grant, datasets), who)  # lock 1
         checked, plan = decided.checked, decided.plan
-        sources, tables = self._inputs(grant, checked, decided.hidden, datasets)  # lock 2
+        sources, database = self._inputs(grant, checked, datasets)  # lock 2
         statements = [plan.sql] + ([plan.provenance_sql] if plan.provenance_sql else [])
-        results = self.engine.run(tables, statements, self.limits)
+        # The plan names the hidden row column of its verdict; the database has its own name.
+        statements = [s.replace(decided.hidden, database.hidden) for s in statements]
+        results = self.engine.run_database(database.path, statements, self.limits)
         settings = self.sdc.with_threshold(grant.outputs.min_cell_size)
-        if plan.aggregate:
+        release_id = f"rel-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(6)}"
+        pending: dict[str, Any] | None = None
+        contributors: Contributors | None
+        if plan.aggregate and plan.contributors_sql is not None:
+            pending = self._pending_spec(
+                release_id, plan, results[0], database, decided.hidden, sources[0]
+            )
+            # Listed later only where the count of each cell is its number of people.
+            contributors = None if _countable(sources[0]) else self._materialise_now(pending)
+        elif plan.aggregate:
             contributors = self._aggregate_contributors(plan, results[0], sources)
         else:
             table, contributors = self._record_level(plan, results, sources)
-        release_id = f"rel-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(6)}"
+            pending = self._positions_spec(release_id, database, contributors)
         # Who contributed is written in the background while lock 3 checks the answer: the
         # write releases the GIL, and the release is recorded only once it has finished.
-        keeping = _Background(lambda: self._keep(release_id, contributors))
+        keeping = (
+            _Background(lambda: self._keep(release_id, contributors))
+            if contributors is not None and pending is None
+            else None
+        )
         try:
             if plan.aggregate:  # lock 3
-                table, changes, people_per_cell, signatures = self._aggregate(
-                    plan, results[0], grant, member, settings, contributors, totals
+                known = contributors
+                lister = (
+                    (lambda: known)
+                    if known is not None
+                    else (lambda: self._materialise_now(pending))
                 )
+                table, changes, people_per_cell, signatures, listed = self._aggregate(
+                    plan,
+                    results[0],
+                    grant,
+                    member,
+                    settings,
+                    lister,
+                    totals,
+                    listed=contributors,
+                    lineage=pending["lineage"] if pending is not None else None,
+                )
+                if keeping is None and listed is not None:
+                    # The differencing check needed the contributors: keep them now.
+                    contributors = listed
+                    keeping = _Background(lambda: self._keep(release_id, listed))
             else:
                 changes, people_per_cell, signatures = [], {}, None
         except BaseException:
-            kept = keeping.result(raise_error=False)
+            kept = keeping.result(raise_error=False) if keeping is not None else None
             for item in kept if isinstance(kept, list) else []:
                 item.unlink(missing_ok=True)
             raise
-        written: list[Path] = keeping.result()  # a failed write has removed its own files
-        return self._record(
+        written: list[Path] = keeping.result() if keeping is not None else []
+        if pending is not None:
+            pending["released"] = sorted(people_per_cell)
+        release = self._record(
             release_id,
             written,
             email,
@@ -271,20 +364,135 @@ class Queries:
             plan,
             table,
             contributors,
+            pending if keeping is None else None,
             changes,
             people_per_cell,
             signatures,
+            lineage=pending.get("lineage") if pending is not None else None,
         )
+        if keeping is None:
+            self.pending.start(release.id)
+        return release
+
+    def _positions_spec(
+        self, release_id: str, database: SandboxDatabase, contributors: Contributors
+    ) -> dict[str, Any]:
+        """What fixes the contributors of a record-level answer: its rows' positions in the
+        pinned sandbox database (see :mod:`accord.query.pending`)."""
+        parts, arrays = [], {}
+        for i, part in enumerate(contributors.parts):
+            parts.append({"dataset": part.source.ref, "version": part.source.version})
+            arrays[f"cells_{i}"] = part.cells
+            arrays[f"positions_{i}"] = part.positions
+        return {
+            "release_id": release_id,
+            "database": str(database.folder.relative_to(self.trust.home)),
+            "parts": parts,
+            "_arrays": arrays,
+        }
+
+    def _pending_spec(
+        self,
+        release_id: str,
+        plan: Plan,
+        answer: pa.Table,
+        database: SandboxDatabase,
+        hidden: str,
+        source: Source,
+    ) -> dict[str, Any]:
+        """What fixes the contributors of an aggregate over one dataset (see
+        :mod:`accord.query.pending`)."""
+        assert plan.contributors_sql is not None
+        [count] = plan.counts
+        lineage = plan.contributors_sql.replace(hidden, database.hidden)
+        return {
+            "release_id": release_id,
+            "lineage": hashlib.sha256(f"{database.folder.name}\n{lineage}".encode()).hexdigest(),
+            "database": str(database.folder.relative_to(self.trust.home)),
+            "dataset": source.ref,
+            "version": source.version,
+            "sql": lineage,
+            "columns": [plan.keys, count, plan.contributors_sql_rows],
+            "keys": cell_keys(answer, plan.keys),
+            "counts": [int(c or 0) for c in answer.column(count).to_pylist()],
+            "released": None,
+        }
+
+    def _lineage_path(self, release_id: str) -> Path:
+        return self.trust.settings.data_dir / "releases" / f"{release_id}.lineage"
+
+    def _lineage_of(self, release_id: str) -> str | None:
+        """The lineage (pinned database and query) of an earlier aggregate release, if kept."""
+        if release_id not in self._lineages:
+            path = self._lineage_path(release_id)
+            self._lineages[release_id] = path.read_text(encoding="utf-8") if path.exists() else None
+        return self._lineages[release_id]
+
+    def _materialise_now(self, spec: dict[str, Any] | None) -> Contributors:
+        """Run a release's lineage query on its pinned sandbox database: its contributors."""
+        assert spec is not None
+        database = open_database(self.trust.home / spec["database"])
+        if database is None:
+            raise AccordError(
+                f"the sandbox database of release {spec['release_id']} is missing: its "
+                "contributors cannot be listed"
+            )
+        if "parts" in spec:  # a record-level answer: its positions were kept
+            with np.load(self.pending.positions_path(spec["release_id"])) as arrays:
+                return Contributors(
+                    [
+                        Part(
+                            self.sandboxes.source(database, p["dataset"], int(p["version"])),
+                            arrays[f"cells_{i}"],
+                            arrays[f"positions_{i}"],
+                        )
+                        for i, p in enumerate(spec["parts"])
+                    ]
+                )
+        source = self.sandboxes.source(database, spec["dataset"], int(spec["version"]))
+        [lineage] = self.engine.run_database(database.path, [spec["sql"]], self.limits)
+        try:
+            return from_lineage(
+                lineage, spec["keys"], spec["counts"], tuple(spec["columns"]), source
+            )
+        except ValueError as exc:
+            raise AccordError(
+                f"the contributors of release {spec['release_id']} cannot be listed: {exc}"
+            ) from exc
+
+    def _materialise(self, spec: dict[str, Any]) -> bool:
+        """List a pending release's contributors and write them with its cells' signatures;
+        False if the release is not recorded (yet), and nothing was written."""
+        release_id = spec["release_id"]
+        with self.trust.store.sessions() as session:
+            recorded = session.get(ReleaseRow, release_id) is not None
+        if not recorded:
+            marker = self.pending.path(release_id)
+            # A release being recorded right now has its marker already: only an old marker
+            # without a release (the process stopped before recording it) is dropped.
+            return datetime.now(UTC).timestamp() - marker.stat().st_mtime > 3600
+        contributors = self._materialise_now(spec)
+        written = self._keep(release_id, contributors)
+        if "parts" in spec:
+            return True
+        try:
+            released = list(spec["released"] or [])
+            signatures = cell_signatures(contributors.signature_parts(), len(spec["counts"]))
+            self.signatures.write(release_id, released, signatures)
+        except BaseException:
+            for item in written:
+                item.unlink(missing_ok=True)
+            raise
+        return True
 
     def _keep(self, release_id: str, contributors: Contributors) -> list[Path]:
-        """Write the release's contributors and person index; all or nothing."""
+        """Write the release's contributors; all or nothing."""
         folder = self.trust.settings.data_dir / "releases"
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = folder / f"{release_id}.parquet"
-        written = [path, self.index.path(release_id)]
+        written = [path, path.with_name(path.name + ".partial")]
         try:
             write(contributors.table(), path)
-            self.index.write(release_id, contributors.person_hashes())
         except BaseException:
             for item in written:
                 item.unlink(missing_ok=True)
@@ -332,9 +540,14 @@ class Queries:
         grant: AccessGrant,
         member: str,
         settings: SDCSettings,
-        contributors: Contributors,
+        lister: Callable[[], Contributors],
         totals: bool,
-    ) -> tuple[pa.Table, list[Any], dict[int, int], np.ndarray]:
+        *,
+        listed: Contributors | None,
+        lineage: str | None,
+    ) -> tuple[pa.Table, list[Any], dict[int, int], np.ndarray | None, Contributors | None]:
+        """Lock 3 for an aggregate. ``listed`` are its contributors if already listed; else
+        ``lister`` lists them, which happens only if the differencing check needs them."""
         rows = answer.select(list(range(len(plan.outputs)))).to_pylist()
         # The evidence without the contributor lists: those stay in Arrow.
         evidence = answer.drop_columns(plan.contributors).to_pylist()
@@ -358,23 +571,36 @@ class Queries:
             )
             for m in plan.measures
         ]
-        signatures = cell_signatures(contributors.signature_parts(), answer.num_rows)
-        differencing = differencing_reasons(
-            self.trust,
-            grant.agreement_id,
-            member,
-            NewCells(signatures, contributors.table),
-            people,
-            settings.safe_threshold,
-            self.signatures,
-        )
+        earlier = earlier_cells(self.trust, grant.agreement_id, member)
+        if lineage is not None:
+            # An earlier answer to the same question on the same pinned data has the same
+            # cells: each new cell is one of them or shares no row with it, so none can be
+            # nested in another by a few people, and none needs comparing.
+            earlier = [e for e in earlier if self._lineage_of(e[0]) != lineage]
+        close = any_close(earlier, people, settings.safe_threshold)
+        differencing: dict[int, str] = {}
+        signatures = None
+        if close:
+            self.pending.complete()  # earlier answers' contributors and signatures first
+        if close or listed is not None:
+            listed = listed if listed is not None else lister()
+            signatures = cell_signatures(listed.signature_parts(), answer.num_rows)
+        if close and listed is not None and signatures is not None:
+            differencing = differencing_reasons(
+                self.trust,
+                earlier,
+                NewCells(signatures, listed.table),
+                people,
+                settings.safe_threshold,
+                self.signatures,
+            )
         controlled = control(rows, plan.dimensions, measures, settings, differencing=differencing)
         if totals:
             add_totals(controlled, plan.dimensions, measures, settings.safe_round_base)
         released = [i for i in range(len(rows)) if i not in controlled.suppressed_rows]
         people_per_cell = {i: people[i] for i in released}
         table = _rows_to_table(controlled.rows, answer.schema, plan.outputs, plan.measures)
-        return table, controlled.changes, people_per_cell, signatures
+        return table, controlled.changes, people_per_cell, signatures, listed
 
     # -- lock 2 inputs ---------------------------------------------------------------------
 
@@ -425,9 +651,10 @@ class Queries:
         self,
         grant: AccessGrant,
         checked: CheckedQuery,
-        hidden: str,
         datasets: dict[str, _Dataset],
-    ) -> tuple[list[Source], list[TableInput]]:
+    ) -> tuple[list[Source], SandboxDatabase]:
+        """The sandbox database of the datasets this question reads under this grant, and
+        what each of its row numbers stands for; built once and kept (on disk and in memory)."""
         keys_path = self._keys_path(grant)
         pseudonym_key = (
             derive_key(
@@ -437,7 +664,7 @@ class Queries:
             if keys_path
             else None
         )
-        sources, tables = [], []
+        wanted: list[tuple[str, int, Preparation]] = []
         for index, ref in enumerate(sorted(grant.datasets)):
             if ref not in checked.columns:
                 continue
@@ -447,7 +674,7 @@ class Queries:
             contract = dataset.contract
             dataset_grant = grant.datasets[ref]
             # The whole grant is prepared once and kept: later questions that read other
-            # granted columns reuse it; each sandbox is handed only the columns its question reads.
+            # granted columns reuse it.
             granted = tuple(sorted(set(dataset_grant.fields) & set(contract.field_names())))
             row_scope = (
                 check_row_scope(dataset_grant.row_scope, set(contract.field_names()))
@@ -462,7 +689,7 @@ class Queries:
                 dataset=ref,
                 path=Path(dataset.version_path or ""),
                 columns=granted,
-                hidden="__accord_row",
+                hidden=ROW,
                 offset=index << DATASET_SHIFT,
                 row_scope=row_scope,
                 primary_key=tuple(contract.primary_key),
@@ -470,59 +697,8 @@ class Queries:
                 pseudonym_key=pseudonym_key,
                 opt_out=opt_out,
             )
-            prepared = self._prepared(preparation, dataset.version)
-            wanted = checked.columns[ref]
-            data = prepared.data.select(
-                [c for c in prepared.data.column_names if c in wanted or c == "__accord_row"]
-            )
-            data = data.rename_columns(
-                [hidden if c == "__accord_row" else c for c in data.column_names]
-            )
-            sources.append(Source(ref, dataset.version, prepared))
-            tables.append(TableInput(*ref.split("/", 1), data))
-        return sources, tables
-
-    def _prepared(self, p: Preparation, version: int) -> Prepared:
-        key = (
-            p.dataset,
-            version,
-            str(p.path),
-            p.columns,
-            p.row_scope,
-            p.offset,
-            str(p.keys_path),
-            _mtime(p.keys_path),
-            p.pseudonym_key,
-            self.optouts.revision() if p.opt_out else None,
-        )
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
-        try:
-            prepared = prepare(
-                replace(p, path=self._version_path(p.dataset, version)),
-                threads=self.limits.threads,
-            )
-        except duckdb.Error as exc:
-            raise QueryRefused(
-                f"the data of {p.dataset} could not be prepared: {str(exc).splitlines()[0]}",
-                lock="during",
-            ) from exc
-        self._cache[key] = prepared
-        while (
-            sum(v.data.nbytes + v.identities.nbytes for v in self._cache.values())
-            > (self.cache_bytes)
-            and len(self._cache) > 1
-        ):
-            self._cache.popitem(last=False)
-        return prepared
-
-    def _version_path(self, ref: str, number: int) -> Path:
-        try:
-            return Path(self.trust.ingest.version_path(ref, number))
-        except ModuleNotFoundError:  # pragma: no cover - ingest not in this build
-            path = Path(self.trust.catalogue.version(ref, number).path)
-            return path if path.is_absolute() else self.trust.home / path
+            wanted.append((ref, dataset.version, preparation))
+        return self.sandboxes.open(wanted, self.limits.threads)
 
     def _keys_path(self, grant: AccessGrant) -> Path | None:
         if not grant.linkage:
@@ -545,91 +721,71 @@ class Queries:
         checked: CheckedQuery,
         plan: Plan,
         table: pa.Table,
-        contributors: Contributors,
+        contributors: Contributors | None,
+        pending: dict[str, Any] | None,
         changes: list[Any],
         people_per_cell: dict[int, int],
         signatures: np.ndarray | None,
+        *,
+        lineage: str | None,
     ) -> Release:
-        # Everything kept beside the release (contributors, person index, cell signatures) is
-        # removed again if the release cannot be recorded.
-        path = written[0]
+        # Everything kept beside the release (contributors, person index, cell signatures, the
+        # pending marker) is removed again if the release cannot be recorded.
+        path = self.trust.settings.data_dir / "releases" / f"{release_id}.parquet"
         try:
             if plan.aggregate and signatures is not None:
                 written.append(
                     self.signatures.write(release_id, sorted(people_per_cell), signatures)
                 )
+            if pending is not None:
+                arrays = pending.pop("_arrays", None)
+                written.extend(self.pending.write(pending, arrays))
+            if lineage is not None:  # what a repeat of the question is recognised by
+                written.append(self._lineage_path(release_id))
+                written[-1].write_text(lineage, encoding="utf-8")
         except BaseException:
             for item in written:
                 item.unlink(missing_ok=True)
             raise
-        digest = checksum(table)
-        people = contributors.people()
-        output = "aggregate" if plan.aggregate else "record-level"
-        made_at = datetime.now(UTC)
-        described = [c.describe() for c in changes]
         try:
+            if contributors is not None:
+                people = contributors.people()
+            else:  # one dataset, no person keys, one record per row: each row is one person
+                assert pending is not None
+                people = sum(pending["counts"])
+            event = events.ReleaseMade(
+                release_id=release_id,
+                member=member,
+                user=email,
+                agreement=grant.agreement_id,
+                agreement_version=grant.agreement_version,
+                purpose=grant.purpose,
+                sql=checked.text,
+                columns=checked.touched(),
+                output="aggregate" if plan.aggregate else "record-level",
+                rows_out=table.num_rows,
+                people=people,
+                checksum=checksum(table),
+                cells_changed=len(changes),
+            )
+            row = ReleaseRow.of(
+                event,
+                made_at=datetime.now(UTC),
+                contributors_path=str(path.relative_to(self.trust.home)),
+                changes=[c.describe() for c in changes],
+            )
             with self.trust.unit_of_work() as uow:
-                uow.session.add(
-                    ReleaseRow(
-                        id=release_id,
-                        made_at=made_at,
-                        user_email=email,
-                        member=member,
-                        agreement=grant.agreement_id,
-                        agreement_version=grant.agreement_version,
-                        purpose=grant.purpose,
-                        sql_text=checked.text,
-                        columns=checked.touched(),
-                        output=output,
-                        rows_out=table.num_rows,
-                        people=people,
-                        checksum=digest,
-                        contributors_path=str(path.relative_to(self.trust.home)),
-                        changes=described,
-                    )
-                )
+                uow.session.add(row)
                 if plan.aggregate:
                     record_cells(
                         uow.session, release_id, grant.agreement_id, member, people_per_cell
                     )
-                uow.emit(
-                    events.ReleaseMade(
-                        release_id=release_id,
-                        member=member,
-                        user=email,
-                        agreement=grant.agreement_id,
-                        agreement_version=grant.agreement_version,
-                        purpose=grant.purpose,
-                        sql=checked.text,
-                        columns=checked.touched(),
-                        output=output,
-                        rows_out=table.num_rows,
-                        people=people,
-                        checksum=digest,
-                        cells_changed=len(changes),
-                    )
-                )
+                uow.emit(event)
         except BaseException:
             for item in written:
                 item.unlink(missing_ok=True)
             raise
-        return Release(
-            id=release_id,
-            made_at=made_at,
-            user=email,
-            member=member,
-            agreement=grant.agreement_id,
-            agreement_version=grant.agreement_version,
-            purpose=grant.purpose,
-            sql=checked.text,
-            columns=checked.touched(),
-            output=output,
-            table=table,
-            people=people,
-            checksum=digest,
-            changes=changes,
-            contributors_path=path,
-        )
+        return Release.of(event, made_at=row.made_at, table=table, changes=changes, path=path)
 
     def _refused(
         self,
@@ -668,6 +824,7 @@ class Queries:
 
     def contributors(self, release_id: str) -> pa.Table:
         """The records (and person keys) behind one release."""
+        self.pending.complete([release_id])
         path = self.trust.settings.data_dir / "releases" / f"{release_id}.parquet"
         return pq.read_table(path).cast(CONTRIBUTORS_SCHEMA)
 
@@ -793,8 +950,11 @@ def _rows_to_table(
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
-def _mtime(path: Path | None) -> int | None:
-    return path.stat().st_mtime_ns if path is not None and path.exists() else None
+def _countable(source: Source) -> bool:
+    """Whether an aggregate's per-cell row counts of ``source`` are its numbers of people: one
+    record per row and no person keys that could join rows into one person."""
+    persons = source.prepared.identities.column("person_key")
+    return source.prepared.unique_records and persons.null_count == len(persons)
 
 
 def _row_dict(row: ReleaseRow) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import pyarrow as pa
@@ -31,4 +32,9 @@ class Engine(Protocol):
 
     def run(self, inputs: list[TableInput], sql: list[str], limits: Limits) -> list[pa.Table]:
         """Run each statement of ``sql`` over ``inputs``; one Arrow table per statement."""
+        ...
+
+    def run_database(self, database: Path, sql: list[str], limits: Limits) -> list[pa.Table]:
+        """Run each statement of ``sql`` read-only on a sandbox database file (see
+        :mod:`accord.core.engine.database`); one Arrow table per statement."""
         ...

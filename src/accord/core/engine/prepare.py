@@ -5,9 +5,10 @@ SQL never runs here). It keeps the granted columns only, applies the agreement's
 removes people who opted out, adds the linked view's ``person_key`` as a pseudonym for this
 recipient and agreement, and numbers each row with a hidden row number: ``offset`` plus the
 row's position in the prepared table, so the trust maps a row number back to its record by
-position (an array look-up, not a join). The result is an Arrow table for the sandbox, plus an
-identity table (by position: record key, trust-wide person key and their stable 64-bit hashes)
-that never leaves the trust's side.
+position (an array look-up, not a join). The result is an Arrow table for the sandbox (written
+into the grant's sandbox database, :mod:`accord.core.engine.database`), plus an identity table
+(by position: record key, trust-wide person key, a stable 64-bit hash of the record) that never
+leaves the trust's side.
 """
 
 from __future__ import annotations
@@ -58,9 +59,8 @@ class Prepared:
     """One dataset version cut down for one grant.
 
     ``identities`` is in the same order as ``data`` (row ``i`` of one is row ``i`` of the other):
-    ``record_key``, ``person_key`` (trust-wide; null when nothing is linked), ``record_hash``
-    (a stable 64-bit hash of ``dataset|record_key``, for differencing signatures) and
-    ``person_hash`` (of ``person_key``, for the release index).
+    ``record_key``, ``person_key`` (trust-wide; null when nothing is linked) and ``record_hash``
+    (a stable 64-bit hash of ``dataset|record_key``, for differencing signatures).
     """
 
     data: pa.Table  # what the sandbox sees
@@ -116,9 +116,6 @@ def _prepare(connection: duckdb.DuckDBPyConnection, p: Preparation) -> Prepared:
         f"{record_key} AS __record_key",
         f"{person} AS __person_key",
         f"md5_number_lower({_lit(p.dataset + '|')} || {record_key}) AS __record_hash",
-        f"md5_number_lower({person}) AS __person_hash"
-        if linked
-        else "NULL::UBIGINT AS __person_hash",
     ]
     sql = f"SELECT {', '.join(selects + trust_side)} FROM {source}{joins}"
     if where:
@@ -132,7 +129,6 @@ def _prepare(connection: duckdb.DuckDBPyConnection, p: Preparation) -> Prepared:
             "record_key": record_keys,
             "person_key": table.column("__person_key"),
             "record_hash": table.column("__record_hash"),
-            "person_hash": table.column("__person_hash"),
         }
     )
     identities = identities.combine_chunks()
