@@ -77,3 +77,13 @@ def test_given_names_carry_their_nickname_groups() -> None:
     )
     groups = prepare(source, {Role.given_name}).table.column("given_group").to_pylist()
     assert "robert" in set(groups[0]) & set(groups[1])
+
+
+def test_an_address_keeps_its_first_number_for_blocking() -> None:
+    source = _source(
+        [{"name": "addr", "accord": {"category": "personal", "role": "address"}}],
+        {"id": ["a", "b", "c"], "addr": ["Flat 3, 12 High St", "Rose Cottage", None]},
+    )
+    table = prepare(source, {Role.address}).table
+    assert table.column("address").to_pylist()[0] == "flat 3 12 high street"
+    assert table.column("address_number").to_pylist() == ["3", None, None]

@@ -127,6 +127,18 @@ REGISTRY: list[BlockingTemplate] = [
         covers="moved and date of birth missing or wrong",
     ),
     BlockingTemplate(
+        "given+family3",
+        frozenset({R.given_name, R.family_name}),
+        ("given_name", "substr(family_name, 1, 3)"),
+        covers="family name mistyped after its first letters, moved, date of birth missing",
+    ),
+    BlockingTemplate(
+        "family3+number",
+        frozenset({R.family_name, R.address, R.postcode}),
+        ("substr(family_name, 1, 3)", "address_number", "substr(postcode, 1, 1)"),
+        covers="same house, postcode mistyped, given name and date of birth wrong",
+    ),
+    BlockingTemplate(
         "dob", frozenset({R.date_of_birth}), ("dob",), covers="both names badly recorded"
     ),
     BlockingTemplate(

@@ -27,6 +27,7 @@ from splink.internals.comparison_library import CustomComparison
 from splink.internals.dialects import SplinkDialect
 
 from accord.catalogue.contract import Role
+from accord.linkage.levels import ScreenedDamerauLevenshteinLevel
 from accord.linkage.source import CLEAR, KEYED
 
 Roles = frozenset[Role]
@@ -88,6 +89,8 @@ def build_comparisons(
 # -- shared levels ----------------------------------------------------------------------------
 
 SWAP_JW = 0.88  # each name of a swapped pair at least this similar to the other field
+SWAPPED = "given and family names swapped"
+SWAPPED_TYPO = "given and family names swapped, with a typo"
 
 
 class SwappedSimilar(ComparisonLevelCreator):
@@ -105,7 +108,7 @@ class SwappedSimilar(ComparisonLevelCreator):
         )
 
     def create_label_for_charts(self) -> str:
-        return "given and family names swapped, with a typo"
+        return SWAPPED_TYPO
 
 
 JW_HIGH, JW_LOW = 0.92, 0.80
@@ -128,7 +131,7 @@ def _given_agrees_somehow(roles: set[Role]) -> ComparisonLevelCreator:
         cll.ArrayIntersectLevel("given_group", 1),
         _initial(),
     ]
-    parts.append(cll.DamerauLevenshteinLevel("given_name", 1))
+    parts.append(ScreenedDamerauLevenshteinLevel("given_name", 1))
     if Role.family_name in roles:
         parts.append(cll.ColumnsReversedLevel("given_name", "family_name", symmetrical=True))
         parts.append(SwappedSimilar())
@@ -153,7 +156,7 @@ def _dob_agrees_somehow() -> ComparisonLevelCreator:
 
 def _dob_keystroke() -> ComparisonLevelCreator:
     # On the ISO text: one digit mistyped or two adjacent digits swapped (1985/1958).
-    return cll.DamerauLevenshteinLevel("dob", 1).configure(
+    return ScreenedDamerauLevenshteinLevel("dob", 1).configure(
         label_for_charts="dates of birth one keystroke apart"
     )
 
@@ -215,7 +218,7 @@ def _given(roles: set[Role]) -> ComparisonCreator:
     if Role.family_name in roles:
         levels.append(
             cll.ColumnsReversedLevel("given_name", "family_name", symmetrical=True).configure(
-                label_for_charts="given and family names swapped"
+                label_for_charts=SWAPPED
             )
         )
         levels.append(SwappedSimilar())
@@ -225,14 +228,25 @@ def _given(roles: set[Role]) -> ComparisonCreator:
         ),
         cll.JaroWinklerLevel("given_name", JW_HIGH),
         # Short names defeat Jaro-Winkler (Ali/Ai is 0.61): one keystroke catches them.
-        cll.DamerauLevenshteinLevel("given_name", 1).configure(
+        ScreenedDamerauLevenshteinLevel("given_name", 1).configure(
             label_for_charts="given names one keystroke apart"
         ),
         cll.JaroWinklerLevel("given_name", JW_LOW),
     ]
     if Role.middle_name in roles:
         levels.append(_given_is_middle())
-    levels += [_initial(), cll.ElseLevel()]
+    levels.append(_initial())
+    if Role.family_name in roles:
+        # One name recorded in the other field, the other name replaced (a forename taken
+        # for a surname, a new surname): weak on its own, decisive with a date of birth.
+        levels.append(
+            cll.CustomLevel(
+                "given_name_l = family_name_r OR family_name_l = given_name_r",
+                "one name in the other's field",
+                base_dialect_str="duckdb",
+            )
+        )
+    levels.append(cll.ElseLevel())
     return CustomComparison(
         output_column_name="given_name",
         comparison_description="Given name",
@@ -248,13 +262,13 @@ def _family(roles: set[Role]) -> ComparisonCreator:
     if Role.given_name in roles:
         levels.append(
             cll.ColumnsReversedLevel("family_name", "given_name", symmetrical=True).configure(
-                label_for_charts="given and family names swapped"
+                label_for_charts=SWAPPED
             )
         )
         levels.append(SwappedSimilar())
     levels += [
         cll.JaroWinklerLevel("family_name", JW_HIGH),
-        cll.DamerauLevenshteinLevel("family_name", 1).configure(
+        ScreenedDamerauLevenshteinLevel("family_name", 1).configure(
             label_for_charts="family names one keystroke apart"
         ),
         cll.CustomLevel(
@@ -324,7 +338,7 @@ def _location(roles: set[Role]) -> ComparisonCreator:
         levels.append(cll.JaroWinklerLevel("address", 0.90))
     if Role.postcode in roles:
         levels += [
-            cll.DamerauLevenshteinLevel("postcode", 1).configure(
+            ScreenedDamerauLevenshteinLevel("postcode", 1).configure(
                 label_for_charts="postcode one keystroke apart"
             ),
             cll.ExactMatchLevel("postcode_sector"),

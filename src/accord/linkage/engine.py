@@ -20,15 +20,18 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from accord.catalogue.contract import Role
 from accord.errors import InvalidInput
-from accord.linkage import blocking, household
+from accord.linkage import blocking, exclusive, household
 from accord.linkage.backends import make_db_api, to_arrow
 from accord.linkage.clustering import Clusters, NodeRef, cluster
+from accord.linkage.compact import CompactIds, compact_ids
 from accord.linkage.comparisons import build_comparisons, select_templates
 from accord.linkage.dialects import model_for_dialect
 from accord.linkage.floors import apply_floors
+from accord.linkage.names import register_name_frequencies
 from accord.linkage.prepare import LINK_ROLES, Prepared, prepare, source_roles
 from accord.linkage.source import LinkSource
 from accord.linkage.thresholds import choose_threshold
@@ -237,6 +240,9 @@ def link(
         linker, db_api, _ = _linker(
             prepared, chosen, encodings, link_type, backend, config, model, kept, db_api
         )
+    # Name frequencies counted over both name fields (names.py: a surname in the given-name
+    # field is not a rare given name).
+    register_name_frequencies(linker, db_api, [p.table for p in prepared.values()])
 
     trained_from = "given model"
     household_weights: dict[str, float] = {}
@@ -253,12 +259,30 @@ def link(
 
     say("Scoring candidate pairs")
     clock = time.perf_counter()
-    predictions = linker.inference.predict(
-        threshold_match_probability=config.review_floor, warning_mode="never"
+    scorer, packed = _scoring_linker(linker, db_api, prepared, backend)
+    predictions = scorer.inference.predict(
+        threshold_match_probability=min(config.review_floor, household.ASSOCIATION_FLOOR),
+        warning_mode="never",
     )
     pairs = to_arrow(predictions).select(list(PAIR_COLUMNS))
+    if packed is not None:
+        pairs = packed.restore(pairs)
     pairs = _canonical_pairs(pairs)
     timings["predict"] = time.perf_counter() - clock
+    # Households that moved together, then candidates that exclude each other (household.py,
+    # exclusive.py); pairs below the review floor are dropped after both.
+    clock = time.perf_counter()
+    scoring_model = linker.misc.save_model_to_json()
+    scoring_model["accord"] = {
+        "roles": sorted(r.value for r in chosen),
+        "encodings": {r.value: e for r, e in encodings.items()},
+        "rules": [r.name for r in kept],
+    }
+    scoring_model = model_for_dialect(scoring_model, "duckdb")
+    pairs, _ = household.associate(pairs, [p.table for p in prepared.values()], scoring_model)
+    pairs = exclusive.share(pairs, [s.ref for s in sources if not s.may_hold_duplicates])
+    pairs = pairs.filter(pc.greater_equal(pairs.column("match_probability"), config.review_floor))
+    timings["associate"] = time.perf_counter() - clock
 
     if config.link_threshold is None:
         chosen_threshold = choose_threshold(pairs, config.target_precision)
@@ -345,6 +369,26 @@ def _linker(
     built = build_settings(roles, link_type, encodings, rules)
     linker = Linker(frames if len(frames) > 1 else frames[0], built["creator"], log_level=None)
     return linker, db_api, built["rules"]
+
+
+def _scoring_linker(
+    linker: Any, db_api: Any, prepared: dict[str, Prepared], backend: str
+) -> tuple[Any, CompactIds | None]:
+    """The trained model over the records with compact ids (compact.py: the same pairs with a
+    third of the memory), or the training linker itself when ids cannot be compacted."""
+    if backend != "duckdb":
+        return linker, None
+    packed = compact_ids({ref: p.table for ref, p in prepared.items()})
+    if packed is None:
+        return linker, None
+    from splink import Linker
+
+    frames = [
+        db_api.register(table, dataset_display_name="c_" + _table_name(ref))
+        for ref, table in packed.tables.items()
+    ]
+    settings = linker.misc.save_model_to_json()
+    return Linker(frames if len(frames) > 1 else frames[0], settings, log_level=None), packed
 
 
 def _table_name(ref: str) -> str:

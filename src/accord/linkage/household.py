@@ -16,13 +16,26 @@ takes back the evidence counted twice:
 where ``u_independent`` is what the model assumes (the product of its own u probabilities) and
 ``u_measured`` the measured chance, smoothed towards ``u_independent`` when the data are few. In
 data without households (FEBRL) the weights come out near zero and change nothing.
+
+**Associative matching** (after the ONS's Census to Census Coverage Survey linkage, which
+matched the remaining members of households already matched): children move with their
+family. When one member of a household is linked with certainty (an *anchor*: probability at
+least 0.99 and the best link of both its records) to a record at another address, the
+household has moved there, and every other candidate pair between the two households is
+scored again as if the first record lived at the second's address: the location then agrees
+and the household guard applies as for any two people at one address (a parent or a sibling
+at the new address is still told apart by name and date of birth). A name-only match of a
+moved child, whose register record has no date of birth, is then linked when a sibling moved
+with them, and not when nothing corroborates it. Two households also count as one that moved
+when two members of each are likely matches (probability at least 0.2) of each other.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -38,6 +51,20 @@ from accord.linkage.comparisons import (
 )
 
 SMOOTHING = 200.0  # pseudo-pairs pulling a small measurement towards the model's assumption
+ANCHOR = 0.99  # a link sure enough on its own evidence to say where a household went
+# Two members of one household each a likely match (names agreeing) of a member of one other
+# household: two coincidences between the same two households are far less likely than one.
+MUTUAL = 0.2
+ASSOCIATION_FLOOR = 0.01  # pairs scored at least this likely are kept for associative matching
+PLACE_COLUMNS = (
+    "uprn",
+    "address",
+    "address_number",
+    "postcode",
+    "postcode_sector",
+    "postcode_district",
+    "postcode_area",
+)
 
 
 @dataclass
@@ -179,3 +206,131 @@ def _u_place(comparison: object) -> float:
         for level in comparison.comparison_levels  # type: ignore[attr-defined]
         if (level.label_for_charts or "").startswith(PLACE)
     )
+
+
+def associate(
+    pairs: pa.Table, tables: Sequence[pa.Table], model: dict[str, Any], *, chunk: int = 200_000
+) -> tuple[pa.Table, int]:
+    """Score again, as co-resident, the candidate pairs of households an anchor shows moved.
+
+    ``pairs`` are scored pairs (PAIR_COLUMNS), ``tables`` the prepared sources and ``model``
+    the trained model (Splink settings JSON, DuckDB dialect). Returns the pairs with the new
+    scores and how many pairs were scored again.
+    """
+    columns: set[str] = set().union(*(t.column_names for t in tables)) if tables else set()
+    keys = [c for c in ("uprn", "address") if c in columns]
+    if not keys or pairs.num_rows == 0:
+        return pairs, 0
+    from accord.linkage.scoring import Scorer, term_frequencies
+    from accord.linkage.thresholds import best_links
+
+    con = duckdb.connect()
+    try:
+        records = pa.concat_tables(tables, promote_options="default")
+        con.register("records", records)
+        con.execute(
+            "CREATE TEMP TABLE places AS SELECT source_dataset, unique_id, "
+            f"coalesce({', '.join(keys)}) AS place FROM records"
+        )
+        con.register("pairs", pairs)
+        con.register("best", best_links(pairs))
+        # Pairs between two households that an anchor shows are one household that moved.
+        todo = con.sql(
+            f"""
+            WITH anchors AS (
+              SELECT DISTINCT b.source_dataset_l, pl.place AS place_l,
+                     b.source_dataset_r, pr.place AS place_r
+              FROM best b
+              JOIN places pl ON pl.source_dataset = b.source_dataset_l
+                            AND pl.unique_id = b.unique_id_l
+              JOIN places pr ON pr.source_dataset = b.source_dataset_r
+                            AND pr.unique_id = b.unique_id_r
+              WHERE b.match_probability >= {ANCHOR} AND pl.place <> pr.place
+              UNION
+              SELECT p.source_dataset_l, pl.place, p.source_dataset_r, pr.place
+              FROM pairs p
+              JOIN places pl ON pl.source_dataset = p.source_dataset_l
+                            AND pl.unique_id = p.unique_id_l
+              JOIN places pr ON pr.source_dataset = p.source_dataset_r
+                            AND pr.unique_id = p.unique_id_r
+              WHERE p.match_probability >= {MUTUAL} AND pl.place <> pr.place
+              GROUP BY ALL
+              HAVING count(DISTINCT p.unique_id_l) >= 2 AND count(DISTINCT p.unique_id_r) >= 2
+            )
+            SELECT p.source_dataset_l, p.unique_id_l, p.source_dataset_r, p.unique_id_r,
+                   CAST(row_number() OVER (
+                     ORDER BY p.source_dataset_l, p.unique_id_l, p.source_dataset_r,
+                              p.unique_id_r) AS VARCHAR) AS rn
+            FROM pairs p
+            JOIN places pl ON pl.source_dataset = p.source_dataset_l
+                          AND pl.unique_id = p.unique_id_l
+            JOIN places pr ON pr.source_dataset = p.source_dataset_r
+                          AND pr.unique_id = p.unique_id_r
+            JOIN anchors a ON a.source_dataset_l = p.source_dataset_l AND a.place_l = pl.place
+                          AND a.source_dataset_r = p.source_dataset_r AND a.place_r = pr.place
+            WHERE p.match_probability < {ANCHOR}
+            """
+        ).to_arrow_table()
+        if todo.num_rows == 0:
+            return pairs, 0
+        con.register("todo", todo)
+        moved = [c for c in PLACE_COLUMNS if c in records.column_names]
+        replace = ", ".join(f"r.{c} AS {c}" for c in moved)
+        # The left record as if it lived at the right record's address; ids are the row numbers.
+        left = con.sql(
+            f"""
+            SELECT l.* REPLACE (t.rn AS unique_id, {replace})
+            FROM todo t
+            JOIN records l ON l.source_dataset = t.source_dataset_l
+                          AND l.unique_id = t.unique_id_l
+            JOIN records r ON r.source_dataset = t.source_dataset_r
+                          AND r.unique_id = t.unique_id_r
+            ORDER BY CAST(t.rn AS INTEGER)
+            """
+        ).to_arrow_table()
+        right = con.sql(
+            """
+            SELECT r.* REPLACE (t.rn AS unique_id)
+            FROM todo t
+            JOIN records r ON r.source_dataset = t.source_dataset_r
+                          AND r.unique_id = t.unique_id_r
+            ORDER BY CAST(t.rn AS INTEGER)
+            """
+        ).to_arrow_table()
+        scorer = Scorer(model, term_frequencies(list(tables)))
+        found_id: list[str] = []
+        found_w: list[float] = []
+        found_p: list[float] = []
+        for start in range(0, left.num_rows, chunk):
+            scored = scorer.score(
+                left.slice(start, chunk),
+                right.slice(start, chunk),
+                join_condition="l.unique_id = r.unique_id",  # row-aligned: one query per chunk
+            )
+            for uid_l, uid_r, w, p in zip(
+                scored.column("unique_id_l").to_pylist(),
+                scored.column("unique_id_r").to_pylist(),
+                scored.column("match_weight").to_pylist(),
+                scored.column("match_probability").to_pylist(),
+                strict=True,
+            ):
+                if str(uid_l) == str(uid_r) and p is not None:
+                    found_id.append(str(uid_l))
+                    found_w.append(float(w))
+                    found_p.append(float(p))
+        con.register(
+            "found",
+            pa.table({"rn": found_id, "__w": found_w, "__p": found_p}),
+        )
+        result = con.sql(
+            """
+            SELECT p.* REPLACE (coalesce(f.__w, p.match_weight) AS match_weight,
+                                coalesce(f.__p, p.match_probability) AS match_probability)
+            FROM pairs p
+            LEFT JOIN (todo JOIN found USING (rn))
+              AS f USING (source_dataset_l, unique_id_l, source_dataset_r, unique_id_r)
+            """
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return result.select(pairs.column_names).cast(pairs.schema), len(found_id)

@@ -1,30 +1,31 @@
 """Matching records one by one against existing people, without a full re-run.
 
 A record arriving by upsert is prepared like any other, its candidates are looked up with the
-same blocking rules (each rule an indexed lookup in the population), scored with the run's
-model (Splink's real-time ``compare_records``, SQL built once and cached), and it joins the
-person of its best link, or becomes a new person with a review entry when the best link is
-doubtful. The population grows as records arrive, so a second record of the same new person
-finds the first.
+same blocking rules (each rule a hash look-up in the population, see candidates.py), scored
+all at once with the run's model (Splink's real-time scoring SQL, built once, see scoring.py),
+and it joins the person of its best link, or becomes a new person with a review entry when the
+best link is doubtful. The population grows as records arrive, so a second record of the same
+new person finds the first.
 """
 
 from __future__ import annotations
 
-import re
+import time
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from accord.catalogue.contract import Role
 from accord.linkage import blocking
+from accord.linkage.candidates import CandidateIndex, lookups
 from accord.linkage.keys import new_key
 from accord.linkage.prepare import prepare
 from accord.linkage.scoring import Scorer
 from accord.linkage.source import LinkSource
-
-_EQ = re.compile(r"^\s*l\.(\w+)\s*=\s*r\.(\w+)\s*$", re.IGNORECASE)
 
 
 @dataclass
@@ -37,29 +38,6 @@ class Match:
     match_probability: float | None
     matched: tuple[str, str] | None  # (dataset, record_key) of its best link
     review: bool  # True when the best link is doubtful and awaits a reviewer
-
-
-@dataclass(frozen=True)
-class _Lookup:
-    pairs: tuple[tuple[str, str], ...]  # (population expression, new-record expression)
-
-
-def lookups(rules: list[blocking.BlockingTemplate]) -> list[_Lookup]:
-    """Each blocking rule as equalities between the population and a new record."""
-    result: list[_Lookup] = []
-    for rule in rules:
-        if rule.sql is None:
-            result.append(_Lookup(tuple((c, c) for c in rule.columns)))
-            continue
-        parts = [_EQ.match(p) for p in re.split(r"\s+AND\s+", rule.sql, flags=re.IGNORECASE)]
-        if not all(parts):
-            continue
-        forward = tuple((m.group(1), m.group(2)) for m in parts if m)
-        backward = tuple((m.group(2), m.group(1)) for m in parts if m)
-        result.append(_Lookup(forward))
-        if backward != forward:
-            result.append(_Lookup(backward))
-    return result
 
 
 class IncrementalMatcher:
@@ -94,63 +72,46 @@ class IncrementalMatcher:
         self.link_threshold = link_threshold
         self.review_floor = review_floor
         self.is_used = is_used
-        self.con = duckdb.connect()
-        self.con.register("__pop_arrow", population)
-        self.con.execute("CREATE TABLE pop AS SELECT * FROM __pop_arrow")
-        self.con.unregister("__pop_arrow")
-        self.columns = [c for c in population.column_names]
-        self.lookups = lookups(rules)
-        indexed: set[str] = set()
-        for lookup in self.lookups:
-            first = lookup.pairs[0][0]
-            if re.fullmatch(r"\w+", first) and first not in indexed:
-                self.con.execute(f'CREATE INDEX "ix_{first}" ON pop ("{first}")')
-                indexed.add(first)
-        self.con.execute("CREATE INDEX ix_person ON pop (person_key)")
+        self.index = CandidateIndex(population, lookups(rules))
+        # How many records each person holds in each duplicate-free source (best-link rule).
+        self._held: Counter[tuple[str, str]] = Counter()
+        if duplicate_free:
+            rows = population.filter(
+                pc.is_in(population.column("source_dataset"), pa.array(sorted(duplicate_free)))
+            )
+            self._held.update(
+                zip(
+                    rows.column("person_key").to_pylist(),
+                    rows.column("source_dataset").to_pylist(),
+                    strict=True,
+                )
+            )
         self._prepare_con = duckdb.connect()
+        # Seconds spent in each step, summed over the records matched (see timings()).
+        self._seconds: dict[str, float] = defaultdict(float)
+        self._matched = 0
+
+    def timings(self) -> dict[str, float]:
+        """Mean milliseconds per record in each step (prepare, candidates, score, decide)."""
+        n = max(self._matched, 1)
+        return {step: 1000 * seconds / n for step, seconds in self._seconds.items()}
 
     def candidates(self, record: pa.Table) -> pa.Table:
-        """Population records sharing any blocking key with ``record`` (one prepared row)."""
-        row = record.to_pylist()[0]
-        selects, params = [], []
-        for lookup in self.lookups:
-            conditions = []
-            for pop_expr, new_expr in lookup.pairs:
-                value = self._value(new_expr, row)
-                if value is None:
-                    break
-                conditions.append(f"{pop_expr} = ?")
-                params.append(value)
-            else:
-                selects.append(f"SELECT * FROM pop WHERE {' AND '.join(conditions)}")
-                continue
-            # a missing key: this rule finds nothing; drop the params it added
-            del params[len(params) - len(conditions) :]
-        if not selects:
-            return self.con.sql("SELECT * FROM pop LIMIT 0").to_arrow_table()
-        sql = " UNION ".join(selects)
-        return self.con.execute(sql, params).to_arrow_table()  # parameters need execute()
-
-    def _value(self, expr: str, row: dict[str, Any]) -> Any:
-        if re.fullmatch(r"\w+", expr):
-            return row.get(expr)
-        match = re.fullmatch(r"substr\((\w+),\s*(\d+),\s*(\d+)\)", expr)
-        if match:
-            value = row.get(match.group(1))
-            if value is None:
-                return None
-            start, length = int(match.group(2)), int(match.group(3))
-            return value[start - 1 : start - 1 + length]
-        return None
+        """Population records sharing all keys of some blocking rule with ``record`` (one
+        prepared row)."""
+        return self.index.find(record)
 
     def match(self, source: LinkSource, rows: pa.Table | None = None) -> list[Match]:
         """Match each of ``rows`` (raw rows of ``source``; all its rows when None)."""
         if rows is not None:
             source = LinkSource(source.ref, source.contract, rows, source.encodings)
+        clock = time.perf_counter()
         prepared = prepare(source, self.roles, self._prepare_con).table
+        self._seconds["prepare"] += time.perf_counter() - clock
         results = []
         for i in range(prepared.num_rows):
             results.append(self._match_one(prepared.slice(i, 1)))
+        self._matched += prepared.num_rows
         return results
 
     def lookup(self, source: LinkSource) -> list[tuple[str, float]]:
@@ -169,7 +130,9 @@ class IncrementalMatcher:
         """Candidates of ``record`` and (probability, candidate row) for each."""
         dataset = record.column("source_dataset")[0].as_py()
         key = record.column("unique_id")[0].as_py()
+        clock = time.perf_counter()
         found = self.candidates(record)
+        self._seconds["candidates"] += time.perf_counter() - clock
         # An update of a record already linked is compared with everyone but itself.
         sources = found.column("source_dataset").to_pylist()
         ids = found.column("unique_id").to_pylist()
@@ -180,9 +143,11 @@ class IncrementalMatcher:
             ids = [ids[i] for i in keep]
         if not found.num_rows:
             return found, []
+        clock = time.perf_counter()
         scored = self.scorer.score(
             record.select(self._record_columns(record)), found.select(self._record_columns(found))
         )
+        self._seconds["score"] += time.perf_counter() - clock
         index = {(s, str(u)): i for i, (s, u) in enumerate(zip(sources, ids, strict=True))}
         src_r = (
             scored.column("source_dataset_r").to_pylist()
@@ -205,6 +170,7 @@ class IncrementalMatcher:
         dataset = record.column("source_dataset")[0].as_py()
         key = record.column("unique_id")[0].as_py()
         found, scored = self._scored(record)
+        clock = time.perf_counter()
         best: tuple[float, int] | None = None
         holders = self._holders(found) if scored and dataset in self.duplicate_free else set()
         for p, i in scored:
@@ -239,29 +205,21 @@ class IncrementalMatcher:
                 dataset, key, person, best[0] if review and best else None, matched, review
             )
         self._add(record, result.person_key)
+        self._seconds["decide"] += time.perf_counter() - clock
         return result
 
     def _holders(self, found: pa.Table) -> set[tuple[str, str]]:
-        persons = list(set(found.column("person_key").to_pylist()))
-        if not persons:
-            return set()
-        rows = self.con.execute(
-            "SELECT DISTINCT person_key, source_dataset FROM pop "
-            "WHERE person_key IN (SELECT unnest(?))",
-            [persons],
-        ).fetchall()
-        return {(p, d) for p, d in rows}
+        persons = set(found.column("person_key").to_pylist())
+        return {(p, d) for p in persons for d in self.duplicate_free if self._held[(p, d)] > 0}
 
     def _record_columns(self, table: pa.Table) -> list[str]:
         return [c for c in table.column_names if c != "person_key"]
 
     def _add(self, record: pa.Table, person_key: str) -> None:
-        dataset = record.column("source_dataset")[0].as_py()
-        key = record.column("unique_id")[0].as_py()
-        self.con.execute(
-            "DELETE FROM pop WHERE source_dataset = ? AND unique_id = ?", [dataset, key]
-        )
         row = record.append_column("person_key", pa.array([person_key], pa.string()))
-        self.con.register("__new", row.select(self.columns))
-        self.con.execute("INSERT INTO pop SELECT * FROM __new")
-        self.con.unregister("__new")
+        earlier = self.index.add(row)
+        dataset = record.column("source_dataset")[0].as_py()
+        if dataset in self.duplicate_free:
+            if earlier is not None:  # the record's earlier version leaves its person
+                self._held[(earlier.column("person_key")[0].as_py(), dataset)] -= 1
+            self._held[(person_key, dataset)] += 1

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
+import pyarrow as pa
 from nicknames import NickNamer
 
 TITLES = frozenset(
@@ -158,3 +159,60 @@ def name_group(name: str | None) -> tuple[str, ...] | None:
     namer = _namer()
     group = {name} | set(namer.canonicals_of(name))
     return tuple(sorted(group))
+
+
+NAME_COLUMNS = ("given_name", "family_name")
+
+
+def name_frequencies(tables: list[pa.Table]) -> dict[str, pa.Table]:
+    """Term frequencies of given and family names, each counted in **both** name fields.
+
+    A match on a rare name counts for more; but a name that is rare only because it sits in
+    the wrong field ("Patel" recorded as the given name, "Rohan" as the family name, as some
+    systems do for names written family name first) is not rare at all. The frequency of a
+    value in one field is the larger of its frequency among given names and among family names.
+    Returns {column: table of (column, tf_column)} for Splink's term-frequency lookup.
+
+    Examples:
+        >>> t = pa.table({"given_name": ["patel", "ann", "ann", "bob"],
+        ...               "family_name": ["patel", "patel", "rohan", "lee"]})
+        >>> tf = name_frequencies([t])["given_name"].to_pydict()
+        >>> dict(zip(tf["given_name"], tf["tf_given_name"]))["patel"]
+        0.5
+    """
+    import duckdb
+
+    present = [c for c in NAME_COLUMNS if tables and all(c in t.column_names for t in tables)]
+    if len(present) < 2:
+        return {}
+    con = duckdb.connect()
+    try:
+        for i, table in enumerate(tables):
+            con.register(f"__t{i}", table.select(list(NAME_COLUMNS)))
+        union = " UNION ALL ".join(f"SELECT * FROM __t{i}" for i in range(len(tables)))
+        con.execute(f"CREATE TEMP TABLE names AS {union}")
+        freq = {
+            c: f"SELECT {c} AS v, count(*) / sum(count(*)) OVER () AS f FROM names "
+            f"WHERE {c} IS NOT NULL GROUP BY {c}"
+            for c in NAME_COLUMNS
+        }
+        result = {}
+        for column, other in (NAME_COLUMNS, NAME_COLUMNS[::-1]):
+            result[column] = con.sql(
+                f"""
+                SELECT own.v AS {column}, greatest(own.f, coalesce(o.f, 0)) AS tf_{column}
+                FROM ({freq[column]}) own LEFT JOIN ({freq[other]}) o USING (v)
+                ORDER BY own.v
+                """
+            ).to_arrow_table()
+        return result
+    finally:
+        con.close()
+
+
+def register_name_frequencies(linker: object, db_api: object, tables: list[pa.Table]) -> None:
+    """Give Splink the name frequencies of ``name_frequencies`` instead of its own per-field
+    counts (the same lookup serves training, prediction and, via scoring.py, explanations)."""
+    for column, table in name_frequencies(tables).items():
+        frame = db_api.register(table, dataset_display_name=f"__accord_tf_{column}")  # type: ignore[attr-defined]
+        linker.table_management.register_term_frequency_lookup(frame, column)  # type: ignore[attr-defined]

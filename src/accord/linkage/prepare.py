@@ -33,7 +33,7 @@ ROLE_COLUMNS: dict[Role, tuple[str, ...]] = {
     Role.date_of_birth: ("dob", "dob_y", "dob_m", "dob_d"),
     Role.sex: ("sex",),
     Role.postcode: ("postcode", "postcode_sector", "postcode_district", "postcode_area"),
-    Role.address: ("address",),
+    Role.address: ("address", "address_number"),
     Role.uprn: ("uprn",),
     Role.email: ("email",),
     Role.phone: ("phone",),
@@ -163,12 +163,19 @@ def prepare(
                 select[column] = "NULL::VARCHAR"
         elif not clear:
             select[ROLE_COLUMNS[role][0]] = _concat(specs)
+            for column in ROLE_COLUMNS[role][1:]:
+                select[column] = "NULL::VARCHAR"
         elif role == Role.nhs_number:
             select["nhs_number"] = _nhs_sql(_concat(specs))
         elif role == Role.sex:
             select["sex"] = _sex_sql(_concat(specs))
         elif role == Role.address:
             select["address"] = _address_sql(specs)
+            # The first number (house or flat): with the family name it finds the same
+            # address when the postcode is mistyped (blocking.py).
+            select["address_number"] = (
+                f"nullif(regexp_extract({_address_sql(specs)}, '[0-9]+'), '')"
+            )
         elif role == Role.uprn:
             select["uprn"] = (
                 f"nullif(ltrim(regexp_replace({_concat(specs)}, '[^0-9]', '', 'g'), '0'), '')"

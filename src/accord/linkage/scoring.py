@@ -1,8 +1,8 @@
 """Scoring chosen pairs with a trained model, outside a full run: explanations and new records.
 
-Splink's real-time API (``compare_records``) scores records against each other with SQL built
-once and cached; term frequencies come from the run's own lookup (stored with its model), so
-a pair scores the same here as in the run that made it.
+Splink's real-time scoring (the SQL pipeline of ``compare_records``) scores records against
+each other with SQL built once per scorer and reused; term frequencies come from the run's own
+lookup (stored with its model), so a pair scores the same here as in the run that made it.
 """
 
 from __future__ import annotations
@@ -11,13 +11,17 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-from splink.internals.realtime import compare_records
+import pyarrow.compute as pc
+from splink.internals.pipeline import CTEPipeline
+from splink.internals.predict import predict_from_comparison_vectors_sqls_using_settings
 from splink.internals.settings_creator import SettingsCreator
 from splink.internals.waterfall_chart import records_to_waterfall_data
 
 from accord.linkage.dialects import model_for_dialect
+from accord.linkage.names import name_frequencies
 
 TF_COLUMNS = ("given_name", "family_name", "postcode")
+_LEFT, _RIGHT = "__accord_score_left", "__accord_score_right"
 
 
 def term_frequencies(tables: list[pa.Table]) -> pa.Table:
@@ -26,7 +30,16 @@ def term_frequencies(tables: list[pa.Table]) -> pa.Table:
     parts = []
     for i, table in enumerate(tables):
         con.register(f"__t{i}", table)
+    names = name_frequencies(tables)  # given and family names: counted in both fields
+    for i, (column, table) in enumerate(names.items()):
+        con.register(f"__names{i}", table)
+        parts.append(
+            f"SELECT '{column}' AS column_name, {column} AS value, tf_{column} AS tf "
+            f"FROM __names{i}"
+        )
     for column in TF_COLUMNS:
+        if column in names:
+            continue
         if all(column in t.column_names for t in tables):
             union = " UNION ALL ".join(
                 f"SELECT {column} AS v FROM __t{i}" for i in range(len(tables))
@@ -66,57 +79,77 @@ class Scorer:
         self.db_api = DuckDBAPI(connection=duckdb.connect())
         self.settings = SettingsCreator.from_path_or_dict(self.model)
         self.settings_obj = self.settings.get_settings("duckdb")
-        self.tf: dict[str, dict[str, float]] = {}
+        # column -> (values, their term frequencies), looked up vectorised by with_tf
+        self.tf: dict[str, tuple[pa.Array, pa.Array]] = {}
         if tf is not None:
-            for column, value, freq in zip(
-                tf.column("column_name").to_pylist(),
-                tf.column("value").to_pylist(),
-                tf.column("tf").to_pylist(),
-                strict=True,
-            ):
-                self.tf.setdefault(column, {})[value] = freq
+            for column in TF_COLUMNS:
+                rows = tf.filter(pc.equal(tf.column("column_name"), column))
+                if rows.num_rows:
+                    self.tf[column] = (
+                        rows.column("value").combine_chunks().cast(pa.string()),
+                        rows.column("tf").combine_chunks().cast(pa.float64()),
+                    )
         self.tf_columns = [c for c in TF_COLUMNS if c in self.tf]
-        self._cache_key = f"accord-{id(self)}"
+        self._sqls: dict[str, str] = {}
 
     def with_tf(self, records: pa.Table) -> pa.Table:
         """Add the tf_ columns the model needs, from the run's lookup."""
         for column in self.tf_columns:
             if column not in records.column_names:
                 continue
-            lookup = self.tf[column]
-            values = [
-                lookup.get(v) if v is not None else None for v in records.column(column).to_pylist()
-            ]
+            values, freqs = self.tf[column]
+            found = pc.index_in(records.column(column).cast(pa.string()), value_set=values)
             name = f"tf_{column}"
             if name in records.column_names:
                 records = records.drop_columns([name])
-            records = records.append_column(name, pa.array(values, pa.float64()))
+            records = records.append_column(name, pc.take(freqs, found))
         return records
 
-    def score(self, left: pa.Table, right: pa.Table) -> pa.Table:
-        """Every left record scored against every right record."""
-        result = compare_records(
-            self.with_tf(left),
-            self.with_tf(right),
-            self.settings,
-            self.db_api,
-            sql_cache_key=self._cache_key,
-        )
-        table = result.as_pyarrow_table()
-        result.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
-        self._forget_inputs()
-        return table
-
-    def _forget_inputs(self) -> None:
-        # compare_records registers both inputs under fresh names each call; unregister them so
-        # a long incremental session does not accumulate views.
+    def score(self, left: pa.Table, right: pa.Table, join_condition: str = "1=1") -> pa.Table:
+        """Left records scored against right records: every pair, or only the pairs that meet
+        ``join_condition`` (SQL on ``l`` and ``r``, e.g. ``l.unique_id = r.unique_id`` to score
+        row-aligned pairs in one query instead of a cross product)."""
         con = self.db_api.duckdb_con
-        names = con.execute(
-            "SELECT view_name FROM duckdb_views() "
-            "WHERE view_name LIKE '__splink__compare_records_%'"
-        ).fetchall()
-        for (name,) in names:
-            con.unregister(name)
+        con.register(_LEFT, self.with_tf(left))
+        con.register(_RIGHT, self.with_tf(right))
+        try:
+            return con.sql(self._sql(join_condition)).to_arrow_table()
+        finally:
+            con.unregister(_LEFT)
+            con.unregister(_RIGHT)
+
+    def _sql(self, join_condition: str) -> str:
+        """Splink's real-time scoring SQL (the pipeline of ``compare_records``), built once per
+        join condition over two fixed input names. ``compare_records`` would also check, create
+        and drop tables on each call; with one record against its candidates those steps cost
+        more than the scoring."""
+        sql = self._sqls.get(join_condition)
+        if sql is not None:
+            return sql
+        settings = self.settings.get_settings("duckdb")
+        settings._retain_matching_columns = True
+        settings._retain_intermediate_calculation_columns = True
+        pipeline = CTEPipeline(
+            [
+                self.db_api.table_to_splink_dataframe("__splink__compare_records_left", _LEFT),
+                self.db_api.table_to_splink_dataframe("__splink__compare_records_right", _RIGHT),
+            ]
+        )
+        blocked = ", ".join(settings._columns_to_select_for_blocking)
+        pipeline.enqueue_sql(
+            f"select {blocked}, 0 as match_key from __splink__compare_records_left as l "
+            f"join __splink__compare_records_right as r on {join_condition}",
+            "__splink__compare_two_records_blocked",
+        )
+        vectors = ", ".join(settings._columns_to_select_for_comparison_vector_values)
+        pipeline.enqueue_sql(
+            f"select {vectors} from __splink__compare_two_records_blocked",
+            "__splink__df_comparison_vectors",
+        )
+        pipeline.enqueue_list_of_sqls(predict_from_comparison_vectors_sqls_using_settings(settings))
+        sql = pipeline.generate_cte_pipeline_sql()
+        self._sqls[join_condition] = sql
+        return sql
 
     def waterfall(self, left: pa.Table, right: pa.Table) -> list[dict[str, Any]]:
         """How each comparison moved the match weight, for one pair (Splink's waterfall data)."""
