@@ -128,7 +128,7 @@ def test_if_lock_3_fails_no_record_of_contributors_is_left(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("history unavailable")
 
-    monkeypatch.setattr("accord.query.service.earlier_cells", broken)
+    monkeypatch.setattr("accord.query.differencing.EarlierCells.get", broken)
     with pytest.raises(RuntimeError):
         sworld.queries.run(ANA, make_grant(), f"SELECT age_band, count(*) AS n FROM {C} GROUP BY 1")
     assert list((sworld.home / "data" / "releases").glob("*")) == []

@@ -19,17 +19,18 @@ Three sieves keep it cheap, each unable to clear a pair that is really nested:
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sqlalchemy import insert, select
+from sqlalchemy import Select, bindparam, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from accord.query.models_db import AggregateCellRow, ReleaseRow
@@ -95,36 +96,76 @@ class Signatures:
         return found
 
 
-def earlier_cells(trust: Trust, agreement: str, member: str) -> list[tuple[str, int, int, str]]:
-    """(release id, cell, people, contributors path) of every cell released before under this
-    agreement to this member."""
-    with trust.store.sessions() as session:
-        return [
-            (rid, cell, n, path)
-            for rid, cell, n, path in session.execute(
-                select(
-                    AggregateCellRow.release_id,
-                    AggregateCellRow.cell,
-                    AggregateCellRow.people,
-                    ReleaseRow.contributors_path,
-                )
-                .join(ReleaseRow, ReleaseRow.id == AggregateCellRow.release_id)
-                .where(
-                    AggregateCellRow.agreement == agreement,
-                    AggregateCellRow.member == member,
-                    AggregateCellRow.released.is_(True),
-                )
-            )
-        ]
+class EarlierCells:
+    """The cells released before under each agreement to each member, kept in memory and
+    brought up to date from the store on every question.
+
+    Cells are only ever added (never changed or removed), so a kept list is complete exactly
+    when it holds as many cells as the store does. One statement reads the store's count and
+    the cells newer than the newest kept one; if the two do not add up (a cell committed late
+    under a lower id by another process), the whole list is read again. A kept list can
+    therefore never miss a cell: what the differencing check compares against is always all of
+    them.
+    """
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[str, str], tuple[int, list[tuple[str, int, int]]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, trust: Trust, agreement: str, member: str) -> list[tuple[str, int, int]]:
+        """(release id, cell, people) of every cell released before under ``agreement`` to
+        ``member``."""
+        key = (agreement, member)
+        with self._lock:
+            newest, cells = self._kept.get(key, (0, []))
+            with trust.store.sessions() as session:
+                total, rows = _cells_after(session, agreement, member, newest)
+                cells = cells + [(rid, cell, n) for _id, rid, cell, n in rows]
+                if len(cells) != total:  # a late commit under a lower id: read them all again
+                    total, rows = _cells_after(session, agreement, member, 0)
+                    cells = [(rid, cell, n) for _id, rid, cell, n in rows]
+            if rows:
+                newest = max(newest, max(r[0] for r in rows))
+            self._kept[key] = (newest, cells)
+            return cells
 
 
-def any_close(
-    earlier: list[tuple[str, int, int, str]], people: dict[int, int], threshold: int
-) -> bool:
+def _cells_query() -> Select[Any]:
+    """The count of released cells in scope, and those with an id above ``newest`` (one row of
+    NULLs when there are none), as one statement built once."""
+    cells = AggregateCellRow.__table__
+    c = cells.c
+    scope = (c.agreement == bindparam("agreement")) & (c.member == bindparam("member")) & c.released
+    total = select(func.count()).select_from(cells).where(scope).scalar_subquery()
+    return (
+        select(total, c.id, c.release_id, c.cell, c.people)
+        .select_from(select(literal(1).label("one")).subquery())
+        .outerjoin(cells, scope & (c.id > bindparam("newest")))
+    )
+
+
+_CELLS_AFTER = _cells_query()
+
+
+def _cells_after(
+    session: Session, agreement: str, member: str, newest: int
+) -> tuple[int, list[tuple[int, str, int, int]]]:
+    """The number of released cells in scope and those with an id above ``newest``, in one
+    statement (one snapshot of the store)."""
+    found = (
+        session.connection()
+        .execute(_CELLS_AFTER, {"agreement": agreement, "member": member, "newest": newest})
+        .all()
+    )
+    count = int(found[0][0]) if found else 0
+    return count, [(i, r, c, n) for _t, i, r, c, n in found if i is not None]
+
+
+def any_close(earlier: list[tuple[str, int, int]], people: dict[int, int], threshold: int) -> bool:
     """Whether any new cell needs comparing with an earlier one (the first sieve: sizes)."""
     if not earlier:
         return False
-    sizes = np.unique(np.array([n for _r, _c, n, _p in earlier], dtype=np.int64))
+    sizes = np.unique(np.array([n for _r, _c, n in earlier], dtype=np.int64))
     for n in people.values():
         if n < threshold:
             continue
@@ -136,22 +177,32 @@ def any_close(
 
 def differencing_reasons(
     trust: Trust,
-    earlier: list[tuple[str, int, int, str]],
+    earlier: list[tuple[str, int, int]],
     new: NewCells,
     people: dict[int, int],
     threshold: int,
     signatures: Signatures,
 ) -> dict[int, str]:
     """Cells (index → reason) of a new answer that ``earlier`` released cells would expose."""
-    paths = {rid: trust.home / path for rid, _cell, _n, path in earlier}
+    paths: dict[str, Path] = {}
+
+    def old_records(release_id: str, cell: int) -> pa.Array:
+        if release_id not in paths:  # only releases whose records are compared are looked up
+            with trust.store.sessions() as session:
+                stored = session.scalar(
+                    select(ReleaseRow.contributors_path).where(ReleaseRow.id == release_id)
+                )
+            paths[release_id] = trust.home / (stored or f"missing/{release_id}.parquet")
+        return _old_records(paths[release_id], cell)
+
     return find_differences(
-        [(rid, cell, n) for rid, cell, n, _path in earlier],
+        earlier,
         people,
         threshold,
         new_signature=lambda cell: new.signatures[cell],
         new_records=new.records,
         old_signature=lambda rid, cell: (signatures.get(rid) or {}).get(cell),
-        old_records=lambda rid, cell: _old_records(paths[rid], cell),
+        old_records=old_records,
     )
 
 
@@ -212,8 +263,8 @@ def record_cells(
     in one statement rather than an ORM object per cell."""
     if not people:
         return
-    session.execute(
-        insert(AggregateCellRow),
+    session.connection().execute(
+        insert(AggregateCellRow.__table__),
         [
             {
                 "release_id": release_id,
@@ -253,11 +304,11 @@ def _nested(a: pa.Array, b: pa.Array) -> bool:
 
 
 __all__ = [
+    "EarlierCells",
     "NewCells",
     "Signatures",
     "any_close",
     "differencing_reasons",
-    "earlier_cells",
     "find_differences",
     "record_cells",
 ]

@@ -34,27 +34,27 @@ class ReleaseRow(Base):
     changes: Mapped[list[str]] = mapped_column(JSON)
 
     @classmethod
-    def of(
+    def values_of(
         cls, event: ReleaseMade, *, made_at: datetime, contributors_path: str, changes: list[str]
-    ) -> ReleaseRow:
-        """The row of a release, from its event: the two say the same, written once."""
-        return cls(
-            id=event.release_id,
-            made_at=made_at,
-            user_email=event.user,
-            member=event.member,
-            agreement=event.agreement,
-            agreement_version=event.agreement_version,
-            purpose=event.purpose,
-            sql_text=event.sql,
-            columns=event.columns,
-            output=event.output,
-            rows_out=event.rows_out,
-            people=event.people,
-            checksum=event.checksum,
-            contributors_path=contributors_path,
-            changes=changes,
-        )
+    ) -> dict[str, object]:
+        """The column values of a release's row, from its event (for a Core INSERT)."""
+        return {
+            "id": event.release_id,
+            "made_at": made_at,
+            "user_email": event.user,
+            "member": event.member,
+            "agreement": event.agreement,
+            "agreement_version": event.agreement_version,
+            "purpose": event.purpose,
+            "sql_text": event.sql,
+            "columns": event.columns,
+            "output": event.output,
+            "rows_out": event.rows_out,
+            "people": event.people,
+            "checksum": event.checksum,
+            "contributors_path": contributors_path,
+            "changes": changes,
+        }
 
 
 class OptOutRow(Base):

@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, insert, select
 
 from accord.catalogue.contract import Contract, Role
 from accord.core.crypto.pseudonyms import derive_key
@@ -40,7 +40,7 @@ from accord.core.engine.database import (
     open_database,
 )
 from accord.core.engine.prepare import PERSON_KEY, Preparation
-from accord.core.store.models import DatasetRow, MemberRow, VersionRow
+from accord.core.store.models import DatasetRow, MemberRow, UserRow, VersionRow
 from accord.errors import AccordError, NotFound, PermissionDenied
 from accord.policy.grant import AccessGrant
 from accord.policy.instrument import Plan, instrument
@@ -60,11 +60,11 @@ from accord.query.contributors import (
     write,
 )
 from accord.query.differencing import (
+    EarlierCells,
     NewCells,
     Signatures,
     any_close,
     differencing_reasons,
-    earlier_cells,
     record_cells,
 )
 from accord.query.models_db import ReleaseRow
@@ -131,6 +131,7 @@ class Queries:
         self._lineages: dict[str, str | None] = {}
         folder = trust.settings.data_dir / "releases"
         self.signatures = Signatures(folder)
+        self.earlier = EarlierCells()
         self.index = ReleaseIndex(folder / "index")
         self.pending = PendingReleases(folder, self._materialise)
         self.sandboxes = Sandboxes(
@@ -181,10 +182,11 @@ class Queries:
         """Answer ``sql`` under an AccessGrant already decided (``ask`` decides it for you)."""
         member: str | None = None
         try:
-            user = self.trust.catalogue.get_user(user_email)
-            member = user.member
-            _check_grant_applies(grant, user.member, user.active, at)
-            return self._answer(user.email, user.member, grant, sql, totals)
+            # The user and the datasets in one read of the store, afresh for every question:
+            # a deactivated user or a new version takes effect at once.
+            email, member, active, datasets = self._read_store(user_email, grant)
+            _check_grant_applies(grant, member, active, at)
+            return self._answer(email, member, grant, sql, totals, datasets)
         except QueryRefused as refusal:
             self._refused(user_email, member, grant.agreement_id, grant.purpose, sql, refusal)
             raise
@@ -288,10 +290,16 @@ class Queries:
     # -- the three locks -------------------------------------------------------------------
 
     def _answer(
-        self, email: str, member: str, grant: AccessGrant, sql: str, totals: bool
+        self,
+        email: str,
+        member: str,
+        grant: AccessGrant,
+        sql: str,
+        totals: bool,
+        found: dict[str, tuple[str, int | None, str | None]],
     ) -> Release:
         who = f"{member} under {grant.agreement_id} for {grant.purpose}"
-        datasets = self._datasets(grant)
+        datasets = self._with_contracts(grant, found)
         decided = self.decide(grant, sql, self.table_specs(grant, datasets), who)  # lock 1
         checked, plan = decided.checked, decided.plan
         sources, database = self._inputs(grant, checked, datasets)  # lock 2
@@ -571,12 +579,13 @@ class Queries:
             )
             for m in plan.measures
         ]
-        earlier = earlier_cells(self.trust, grant.agreement_id, member)
+        earlier = self.earlier.get(self.trust, grant.agreement_id, member)
         if lineage is not None:
             # An earlier answer to the same question on the same pinned data has the same
             # cells: each new cell is one of them or shares no row with it, so none can be
             # nested in another by a few people, and none needs comparing.
-            earlier = [e for e in earlier if self._lineage_of(e[0]) != lineage]
+            same = {r for r in {e[0] for e in earlier} if self._lineage_of(r) == lineage}
+            earlier = [e for e in earlier if e[0] not in same] if same else earlier
         close = any_close(earlier, people, settings.safe_threshold)
         differencing: dict[int, str] = {}
         signatures = None
@@ -606,38 +615,28 @@ class Queries:
 
     def _datasets(self, grant: AccessGrant) -> dict[str, _Dataset]:
         """Contract and latest version of every granted dataset, in one read of the store."""
-        refs = sorted(grant.datasets)
-        wanted = {tuple(ref.split("/", 1)) for ref in refs}
-        latest = (
-            select(VersionRow.dataset_id, func.max(VersionRow.number).label("number"))
-            .group_by(VersionRow.dataset_id)
-            .subquery()
-        )
-        query = (
-            select(
-                MemberRow.name,
-                DatasetRow.name,
-                DatasetRow.contract_sha256,
-                VersionRow.number,
-                VersionRow.path,
-            )
-            .select_from(DatasetRow)
-            .join(MemberRow, DatasetRow.member_id == MemberRow.id)
-            .outerjoin(latest, latest.c.dataset_id == DatasetRow.id)
-            .outerjoin(
-                VersionRow,
-                (VersionRow.dataset_id == DatasetRow.id) & (VersionRow.number == latest.c.number),
-            )
-            .where(MemberRow.name.in_({m for m, _ in wanted}))
-        )
         with self.trust.store.sessions() as session:
-            found = {
-                f"{m}/{d}": (sha, number, path)
-                for m, d, sha, number, path in session.execute(query)
-                if (m, d) in wanted
-            }
+            found = _dataset_rows(session, grant)
+        return self._with_contracts(grant, found)
+
+    def _read_store(
+        self, email: str, grant: AccessGrant
+    ) -> tuple[str, str, bool, dict[str, tuple[str, int | None, str | None]]]:
+        """The user (email, member, active) and the granted datasets' contract digests and
+        latest versions, in one session: two statements, no ORM objects."""
+        with self.trust.store.sessions() as session:
+            connection = session.connection()
+            user = connection.execute(_USER, {"email": email.strip().lower()}).first()
+            if user is None:
+                raise NotFound(f"No user {email}")
+            found = _dataset_rows(session, grant)
+        return user[0], user[1], bool(user[2]), found
+
+    def _with_contracts(
+        self, grant: AccessGrant, found: dict[str, tuple[str, int | None, str | None]]
+    ) -> dict[str, _Dataset]:
         out = {}
-        for ref in refs:
+        for ref in sorted(grant.datasets):
             if ref not in found:
                 raise NotFound(f"No dataset {ref}; register it with: accord dataset register")
             sha, number, path = found[ref]
@@ -768,14 +767,15 @@ class Queries:
                 checksum=checksum(table),
                 cells_changed=len(changes),
             )
-            row = ReleaseRow.of(
+            row = ReleaseRow.values_of(
                 event,
                 made_at=datetime.now(UTC),
                 contributors_path=str(path.relative_to(self.trust.home)),
                 changes=[c.describe() for c in changes],
             )
             with self.trust.unit_of_work() as uow:
-                uow.session.add(row)
+                # Core statements, not ORM objects: the unit of work's event is what logs it.
+                uow.session.connection().execute(insert(ReleaseRow.__table__), row)
                 if plan.aggregate:
                     record_cells(
                         uow.session, release_id, grant.agreement_id, member, people_per_cell
@@ -785,7 +785,7 @@ class Queries:
             for item in written:
                 item.unlink(missing_ok=True)
             raise
-        return Release.of(event, made_at=row.made_at, table=table, changes=changes, path=path)
+        return Release.of(event, made_at=row["made_at"], table=table, changes=changes, path=path)
 
     def _refused(
         self,
@@ -852,6 +852,54 @@ class _Background:
         if raise_error and isinstance(self._outcome, BaseException):
             raise self._outcome
         return self._outcome
+
+
+def _dataset_query() -> Select[Any]:
+    """Contract digest and latest version of every dataset of the members named in the
+    expanding parameter ``members`` (built once; the caller keeps the granted ones)."""
+    latest = (
+        select(VersionRow.dataset_id, func.max(VersionRow.number).label("number"))
+        .group_by(VersionRow.dataset_id)
+        .subquery()
+    )
+    return (
+        select(
+            MemberRow.name,
+            DatasetRow.name,
+            DatasetRow.contract_sha256,
+            VersionRow.number,
+            VersionRow.path,
+        )
+        .select_from(DatasetRow)
+        .join(MemberRow, DatasetRow.member_id == MemberRow.id)
+        .outerjoin(latest, latest.c.dataset_id == DatasetRow.id)
+        .outerjoin(
+            VersionRow,
+            (VersionRow.dataset_id == DatasetRow.id) & (VersionRow.number == latest.c.number),
+        )
+        .where(MemberRow.name.in_(bindparam("members", expanding=True)))
+    )
+
+
+_DATASETS = _dataset_query()
+_USER = (
+    select(UserRow.email, MemberRow.name, UserRow.active)
+    .join(MemberRow, UserRow.member_id == MemberRow.id)
+    .where(UserRow.email == bindparam("email"))
+)
+
+
+def _dataset_rows(
+    session: Any, grant: AccessGrant
+) -> dict[str, tuple[str, int | None, str | None]]:
+    """Ref -> (contract digest, latest version number, its path) of the granted datasets."""
+    wanted = {tuple(ref.split("/", 1)) for ref in grant.datasets}
+    members = sorted({m for m, _ in wanted})
+    return {
+        f"{m}/{d}": (sha, number, path)
+        for m, d, sha, number, path in session.connection().execute(_DATASETS, {"members": members})
+        if (m, d) in wanted
+    }
 
 
 def _check_grant_applies(
