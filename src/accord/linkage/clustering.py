@@ -73,7 +73,8 @@ def cluster(
         if name in dup_free:
             free_bits |= 1 << i
     # Python ints as bitmasks: one bit per source that cannot hold a person twice.
-    mask = [(1 << int(s)) & free_bits for s in source_index]
+    bits = [(1 << i) & free_bits for i in range(len(source_names))]
+    mask = [bits[s] for s in source_index.tolist()]
 
     def index_of(refs: Sequence[NodeRef]) -> np.ndarray:
         keys = pa.array([f"{s}\x1f{r}" for s, r in refs], pa.string())
@@ -96,7 +97,6 @@ def cluster(
     parent = list(range(n))
     best = [float("nan")] * n
     cannot: dict[int, set[int]] = {}
-    members: dict[int, list[int]] = {}
 
     def find(x: int) -> int:
         root = x
@@ -114,7 +114,6 @@ def cluster(
         mask[ra] |= mask[rb]
         if rb in cannot:
             cannot.setdefault(ra, set()).update(cannot.pop(rb))
-        members.setdefault(ra, [ra]).extend(members.pop(rb, [rb]))
 
     def forbidden(ra: int, rb: int) -> bool:
         for x, y in ((ra, rb), (rb, ra)):
@@ -147,7 +146,13 @@ def cluster(
             best[a] = p
         if best[b] != best[b]:
             best[b] = p
-    roots = np.fromiter((find(i) for i in range(n)), dtype=np.int64, count=n)
+    # Each record's root by pointer jumping over the whole forest at once (what find gives).
+    roots = np.array(parent, dtype=np.int64)
+    while True:
+        jumped = roots[roots]
+        if np.array_equal(jumped, roots):
+            break
+        roots = jumped
     probability = pa.array(best, pa.float64(), from_pandas=True)
     table = pa.table(
         {

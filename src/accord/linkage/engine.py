@@ -251,11 +251,13 @@ def link(
         trained_from = train(linker, chosen, config, accepted, say)
         apply_floors(linker)
         say("Measuring households in duplicate-free sources")
+        measured = time.perf_counter()
         found = household.measure(
             [prepared[s.ref].table for s in sources if not s.may_hold_duplicates], chosen
         )
         household_weights = household.apply(linker, found)
         timings["train"] = time.perf_counter() - clock
+        timings["household_measure"] = time.perf_counter() - measured  # part of "train"
 
     say("Scoring candidate pairs")
     clock = time.perf_counter()
@@ -280,6 +282,7 @@ def link(
     }
     scoring_model = model_for_dialect(scoring_model, "duckdb")
     pairs, _ = household.associate(pairs, [p.table for p in prepared.values()], scoring_model)
+    timings["association"] = time.perf_counter() - clock  # part of "associate"
     pairs = exclusive.share(pairs, [s.ref for s in sources if not s.may_hold_duplicates])
     pairs = pairs.filter(pc.greater_equal(pairs.column("match_probability"), config.review_floor))
     timings["associate"] = time.perf_counter() - clock
