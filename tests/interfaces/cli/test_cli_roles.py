@@ -8,36 +8,16 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
-from typer.testing import CliRunner, Result
 
 from accord import Trust
 from accord.agreements.templates import render_template
-from accord.core.store.models import EventRow
-from accord.errors import PermissionDenied
-from accord.interfaces.cli.app import app
 from tests.agreements.conftest import populate
 from tests.api.test_linkage_api import AGREEMENT, LinkedTemplate
+from tests.interfaces.cli.commands import accord, actors, refusal
 
 pytestmark = pytest.mark.filterwarnings("ignore:Arrow output on a DB-API result")
 
-runner = CliRunner()
 FSM = "fsm-camden-islington"
-
-
-def accord(home: Path, *args: str) -> Result:
-    return runner.invoke(app, ["--home", str(home), "--actor", "cli-test", *args])
-
-
-def refusal(result: Result) -> str:
-    """The reason of a refused command (the CLI prints it in one place, from the error)."""
-    assert isinstance(result.exception, PermissionDenied), result.output
-    return result.exception.message
-
-
-def actors(home: Path, kind: str) -> list[str]:
-    with Trust.open(home) as trust, trust.store.sessions() as session:
-        return list(session.scalars(select(EventRow.actor).where(EventRow.kind == kind)))
 
 
 @pytest.fixture

@@ -8,32 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
-from typer.testing import CliRunner, Result
 
 from accord import Trust
-from accord.core.store.models import EventRow
-from accord.errors import PermissionDenied
-from accord.interfaces.cli.app import app
 from tests.api.conftest import PUPILS_CONTRACT, PUPILS_CSV, add_people
+from tests.interfaces.cli.commands import accord, actors, refusal
 
-runner = CliRunner()
 PUPILS = "camden/pupils"
-
-
-def accord(home: Path, *args: str) -> Result:
-    return runner.invoke(app, ["--home", str(home), "--actor", "cli-test", *args])
-
-
-def refusal(result: Result) -> str:
-    """The reason of a refused command (the CLI prints it in one place, from the error)."""
-    assert isinstance(result.exception, PermissionDenied), result.output
-    return result.exception.message
-
-
-def actors(home: Path, kind: str) -> list[str]:
-    with Trust.open(home) as trust, trust.store.sessions() as session:
-        return list(session.scalars(select(EventRow.actor).where(EventRow.kind == kind)))
 
 
 @pytest.fixture
