@@ -144,8 +144,8 @@ def test_a_data_owner_of_another_member_may_not_register_or_change_a_contract(
     with pytest.raises(PermissionDenied) as refused:
         pupils.catalogue.register_dataset(changed, replace=True, actor=hackney)
     assert (
-        "To change the contract of camden/pupils you must be a data owner or admin acting for camden"
-        in str(refused.value)
+        "To change the contract of camden/pupils you must be a data owner or admin acting for "
+        "camden" in str(refused.value)
     )
     assert "owner@hackney.gov.uk acts for hackney" in str(refused.value)
     assert pupils.catalogue.get_dataset(PUPILS).title == "Camden pupils"
