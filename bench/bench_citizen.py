@@ -113,41 +113,29 @@ def build(home: Path, population: int, releases: int, per_release: int, seed: in
         rows.append((release_id, started + timedelta(days=n), path))
     with trust.unit_of_work() as uow:
         for release_id, made_at, path in rows:
-            uow.session.add(
-                ReleaseRow(
-                    id=release_id,
-                    made_at=made_at,
-                    user_email="analyst@camden.example",
-                    member="camden",
-                    agreement="service-planning-bench",
-                    agreement_version=1,
-                    purpose="service-planning",
-                    sql_text="SELECT COUNT(*) FROM nhs.patients",
-                    columns=[f"{DATASET}.nhs_number"],
-                    output="aggregate",
-                    rows_out=1,
-                    people=per_release,
-                    checksum="0" * 64,
-                    contributors_path=str(path.relative_to(trust.home)),
-                    changes=[],
-                )
+            event = ReleaseMade(
+                release_id=release_id,
+                member="camden",
+                user="analyst@camden.example",
+                agreement="service-planning-bench",
+                agreement_version=1,
+                purpose="service-planning",
+                sql="SELECT COUNT(*) FROM nhs.patients",
+                columns=[f"{DATASET}.nhs_number"],
+                output="aggregate",
+                rows_out=1,
+                people=per_release,
+                checksum="0" * 64,
             )
-            uow.emit(
-                ReleaseMade(
-                    release_id=release_id,
-                    member="camden",
-                    user="analyst@camden.example",
-                    agreement="service-planning-bench",
-                    agreement_version=1,
-                    purpose="service-planning",
-                    sql="SELECT COUNT(*) FROM nhs.patients",
-                    columns=[f"{DATASET}.nhs_number"],
-                    output="aggregate",
-                    rows_out=1,
-                    people=per_release,
-                    checksum="0" * 64,
-                )
+            # The row from its event, as the query service stores it.
+            values = ReleaseRow.values_of(
+                event,
+                made_at=made_at,
+                contributors_path=str(path.relative_to(trust.home)),
+                changes=[],
             )
+            uow.session.add(ReleaseRow(**values))
+            uow.emit(event)
     return trust
 
 

@@ -54,10 +54,12 @@ from accord.audit.citizen_events import (
 )
 from accord.catalogue.contract import Role
 from accord.core.crypto.pseudonyms import derive_key, keyed_pseudonym
+from accord.core.engine.prepare import record_key_sql
 from accord.core.store.base import utcnow
 from accord.core.store.models import EventRow
 from accord.errors import AccordError, InvalidInput, NotAuthenticated, NotFound
 from accord.query.models_db import OptOutRow, ReleaseRow
+from accord.query.release_index import fetch_with
 
 if TYPE_CHECKING:
     from accord.trust import Trust
@@ -499,7 +501,7 @@ class CitizenView:
                     dob = _q(dob_fields[0].name)
                     conditions.append(f"({dob} IS NULL OR TRY_CAST({dob} AS DATE) = $dob)")
                 sql = (
-                    f"SELECT {_record_key(contract.primary_key)} AS k FROM read_parquet("
+                    f"SELECT {record_key_sql(contract.primary_key)} AS k FROM read_parquet("
                     f"{_lit(str(path))}, file_row_number=true) WHERE " + " AND ".join(conditions)
                 )
                 n = ids.nhs_number or ""
@@ -678,7 +680,7 @@ def _keys_of_records(
     if not key_files or not records:
         return set()
     wanted = pa.table({"dataset": [d for d, _ in records], "record_key": [k for _, k in records]})
-    rows = _with(
+    rows = fetch_with(
         connection,
         wanted,
         f"SELECT DISTINCT k.person_key FROM read_parquet({_files(key_files)}) k "
@@ -692,30 +694,13 @@ def _records_of_keys(
 ) -> set[tuple[str, str]]:
     if not key_files or not keys:
         return set()
-    rows = _with(
+    rows = fetch_with(
         connection,
         pa.table({"person_key": sorted(keys)}),
         f"SELECT DISTINCT k.dataset, k.record_key FROM read_parquet({_files(key_files)}) k "
         "JOIN {table} USING (person_key)",
     )
     return {(d, k) for d, k in rows}
-
-
-def _with(connection: duckdb.DuckDBPyConnection, table: pa.Table, sql: str) -> list[Any]:
-    """Run ``sql`` with ``table`` registered under a name of its own (cursors share names)."""
-    name = f"__citizen_{secrets.token_hex(6)}"
-    connection.register(name, table)
-    try:
-        return connection.sql(sql.replace("{table}", name)).fetchall()
-    finally:
-        connection.unregister(name)
-
-
-def _record_key(primary_key: list[str]) -> str:
-    # The same record key the query service gives contributors (accord.core.engine.prepare).
-    if not primary_key:
-        return "'#' || CAST(file_row_number AS VARCHAR)"
-    return " || '|' || ".join(f"coalesce(CAST({_q(k)} AS VARCHAR), '')" for k in primary_key)
 
 
 def _files(paths: list[Path]) -> str:

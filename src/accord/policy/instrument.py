@@ -328,19 +328,17 @@ def _aggregate_plan(tree: exp.Query, outputs: list[str], row_column: str) -> Pla
         for clause in ("having", "order", "limit", "offset"):
             lineage.set(clause, None)  # every cell, whatever the answer keeps of them
         lineage.set("expressions", [])
+        # The same key and count columns in both queries (each tree gets its own copy).
+        shared = [
+            exp.alias_(k.copy(), name, quoted=True) for k, name in zip(keys_of, keys, strict=True)
+        ]
+        shared.append(exp.alias_(exp.Count(this=column.copy()), n, quoted=True))
         lineage.select(
-            *[
-                exp.alias_(k.copy(), name, quoted=True)
-                for k, name in zip(keys_of, keys, strict=True)
-            ],
-            exp.alias_(exp.Count(this=column.copy()), n, quoted=True),
+            *[e.copy() for e in shared],
             exp.alias_(exp.ArrayAgg(this=column.copy()), c, quoted=True),
             copy=False,
         )
-        evidence.extend(
-            exp.alias_(k.copy(), name, quoted=True) for k, name in zip(keys_of, keys, strict=True)
-        )
-        evidence.append(exp.alias_(exp.Count(this=column.copy()), n, quoted=True))
+        evidence.extend(shared)
         tree.select(*evidence, copy=False)
         return Plan(
             sql=_sql(tree),

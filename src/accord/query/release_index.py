@@ -134,7 +134,7 @@ class ReleaseIndex:
         self.refresh(releases)
         with self._duckdb() as connection:
             strings = pa.table({"s": [f"{d}{SEPARATOR}{k}" for d, k in wanted]})
-            hashed = dict(_with(connection, strings, "SELECT s, hash(s) FROM {table}"))
+            hashed = dict(fetch_with(connection, strings, "SELECT s, hash(s) FROM {table}"))
         pairs = sorted((hashed[f"{d}{SEPARATOR}{k}"], d, k) for d, k in wanted)
         values = np.array([h for h, _, _ in pairs], dtype=np.uint64)
         candidates: dict[str, list[tuple[str, str]]] = {}
@@ -186,9 +186,10 @@ class ReleaseIndex:
         return found
 
 
-def _with(connection: duckdb.DuckDBPyConnection, table: pa.Table, sql: str) -> list[Any]:
-    """Run ``sql`` with ``table`` registered under a name of its own (cursors share names)."""
-    name = f"__index_{secrets.token_hex(6)}"
+def fetch_with(connection: duckdb.DuckDBPyConnection, table: pa.Table, sql: str) -> list[Any]:
+    """Run ``sql`` with ``table`` registered as ``{table}`` under a name of its own (cursors of
+    one connection share names); the citizen's view uses it too."""
+    name = f"__arrow_{secrets.token_hex(6)}"
     connection.register(name, table)
     try:
         return connection.sql(sql.replace("{table}", name)).fetchall()
@@ -260,4 +261,4 @@ def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-__all__ = ["MERGE_FAN_IN", "PERSON", "ReleaseIndex"]
+__all__ = ["MERGE_FAN_IN", "PERSON", "ReleaseIndex", "fetch_with"]

@@ -88,11 +88,7 @@ def _prepare(connection: duckdb.DuckDBPyConnection, p: Preparation) -> Prepared:
     if not files:
         raise FileNotFoundError(f"no Parquet files for {p.dataset} in {p.path}")
     file_list = "[" + ", ".join(_lit(f) for f in files) + "]"
-    record_key = (
-        " || '|' || ".join(f"coalesce(CAST(d.{_q(k)} AS VARCHAR), '')" for k in p.primary_key)
-        if p.primary_key
-        else "'#' || CAST(d.file_row_number AS VARCHAR)"
-    )
+    record_key = record_key_sql(p.primary_key, table="d")
     selects = [f"d.{_q(c)} AS {_q(c)}" for c in p.columns]
     joins = ""
     linked = p.keys_path is not None and p.pseudonym_key is not None
@@ -170,6 +166,17 @@ def _opt_out_conditions(
             "(k.person_key IS NULL OR k.person_key NOT IN (SELECT k FROM __optout_pk))"
         )
     return conditions
+
+
+def record_key_sql(primary_key: list[str], *, table: str = "") -> str:
+    """SQL for a record's key: its primary key fields joined by '|', or '#' and its row number
+    in the file (read with ``file_row_number=true``). The citizen's view finds records by it."""
+    prefix = f"{table}." if table else ""
+    if not primary_key:
+        return f"'#' || CAST({prefix}file_row_number AS VARCHAR)"
+    return " || '|' || ".join(
+        f"coalesce(CAST({prefix}{_q(k)} AS VARCHAR), '')" for k in primary_key
+    )
 
 
 def _q(name: str) -> str:
