@@ -13,6 +13,7 @@ from accord.linkage.household import associate
 from accord.linkage.prepare import prepare
 from accord.linkage.scoring import Scorer, term_frequencies
 from tests.linkage.conftest import FAST, Boroughs
+from tests.linkage.pairs import probabilities
 from tests.linkage.people import RESIDENTS_CONTRACT, SCHOOL_CONTRACT
 
 pytestmark = pytest.mark.filterwarnings("ignore:Arrow output on a DB-API result")
@@ -78,17 +79,6 @@ def _scored(
     )  # fmt: skip
     # Term frequencies come from every record, as in a run.
     after, _ = associate(pairs, [left, right, *population], model)
-
-    def probabilities(table: pa.Table) -> dict[tuple[str, str], float]:
-        return {
-            (a, b): p
-            for a, b, p in zip(
-                table.column("unique_id_l").to_pylist(),
-                table.column("unique_id_r").to_pylist(),
-                table.column("match_probability").to_pylist(),
-                strict=True,
-            )
-        }
 
     return probabilities(pairs), probabilities(after)
 

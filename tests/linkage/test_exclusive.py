@@ -6,6 +6,7 @@ import pyarrow as pa
 
 from accord.linkage.clustering import cluster
 from accord.linkage.exclusive import share
+from tests.linkage.pairs import probabilities
 
 COLUMNS = ["source_dataset_l", "unique_id_l", "source_dataset_r", "unique_id_r"]
 
@@ -23,23 +24,11 @@ def _pairs(*rows: tuple[str, str, float]) -> pa.Table:
     )
 
 
-def _p(table: pa.Table) -> dict[tuple[str, str], float]:
-    return {
-        (a, b): p
-        for a, b, p in zip(
-            table.column("unique_id_l").to_pylist(),
-            table.column("unique_id_r").to_pylist(),
-            table.column("match_probability").to_pylist(),
-            strict=True,
-        )
-    }
-
-
 def test_a_tie_between_mother_and_daughter_of_one_name_is_linked_to_neither() -> None:
     # The pupil Maria Sanchez; the register holds her and her mother, both without a date of
     # birth, at one address: the model scores both the same.
     pairs = _pairs(("pupil", "mother", 0.9998), ("pupil", "daughter", 0.9998))
-    shared = _p(share(pairs, ["register"]))
+    shared = probabilities(share(pairs, ["register"]))
     assert 0.45 < shared[("pupil", "mother")] < 0.5
     nodes = pa.table(
         {
@@ -52,14 +41,14 @@ def test_a_tie_between_mother_and_daughter_of_one_name_is_linked_to_neither() ->
 
 
 def test_a_clear_best_candidate_keeps_almost_all_its_probability() -> None:
-    shared = _p(share(_pairs(("a", "x", 0.9999), ("a", "y", 0.01)), ["register"]))
+    shared = probabilities(share(_pairs(("a", "x", 0.9999), ("a", "y", 0.01)), ["register"]))
     assert shared[("a", "x")] > 0.999
     assert shared[("a", "y")] < 0.01
 
 
 def test_competitors_on_either_side_count() -> None:
     pairs = _pairs(("a", "x", 0.99), ("b", "x", 0.99), ("c", "z", 0.99))
-    shared = _p(share(pairs, ["school", "register"]))
+    shared = probabilities(share(pairs, ["school", "register"]))
     assert shared[("a", "x")] < 0.5  # x is claimed by a and by b
     assert abs(shared[("c", "z")] - 0.99) < 1e-9  # alone: unchanged
 

@@ -155,8 +155,12 @@ def test_export_is_for_administrators_and_is_logged(linked: Trust, tmp_path) -> 
     linked.catalogue.add_user("ana@camden.gov.uk", "camden", ["analyst"])
     linked.catalogue.add_user("root@camden.gov.uk", "camden", ["admin"])
     with pytest.raises(PermissionDenied):
-        linked.linkage.export(AGREEMENT, tmp_path / "x.parquet", by="ana@camden.gov.uk")
-    rows = linked.linkage.export(AGREEMENT, tmp_path / "keys.parquet", by="root@camden.gov.uk")
+        linked.linkage.export(
+            AGREEMENT, tmp_path / "x.parquet", actor=linked.catalogue.get_user("ana@camden.gov.uk")
+        )
+    rows = linked.linkage.export(
+        AGREEMENT, tmp_path / "keys.parquet", actor=linked.catalogue.get_user("root@camden.gov.uk")
+    )
     table = pq.read_table(tmp_path / "keys.parquet")
     assert table.num_rows == rows and table.column_names[:2] == ["member", "dataset"]
     from sqlalchemy import select

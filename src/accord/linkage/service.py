@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from accord.catalogue.contract import Contract, Role
 from accord.core.store.base import utcnow
-from accord.errors import InvalidInput, NotFound, PermissionDenied
+from accord.errors import InvalidInput, NotFound
 from accord.linkage import blocking
 from accord.linkage.clustering import cluster
 from accord.linkage.engine import LinkConfig, LinkResult, link
@@ -809,19 +809,11 @@ class Linkage:
         out: Path | str,
         *,
         actor: User | None = None,
-        by: str | None = None,
     ) -> int:
         """Write one row per record (member, dataset, primary key, person key, probability to its
         cluster) to Parquet. For the trust's administrators only (``actor``); the export is
         recorded in the log before the file is written.
-
-        ``by`` names the actor by e-mail instead (resolved through the catalogue), for callers
-        that hold only an address.
         """
-        if by is not None:
-            if actor is not None:
-                raise InvalidInput("Say who exports once: give actor or by, not both")
-            actor = self._user(by, "Exporting person keys needs an administrator")
         actor = self._acting(actor)
         export_linkage(actor, agreement_id)
         self._require_see(actor, agreement_id)
@@ -855,12 +847,6 @@ class Linkage:
             )
             pq.write_table(table, out)  # written inside the unit of work: no file without its log
         return table.num_rows
-
-    def _user(self, email: str, needed: str) -> User:
-        try:
-            return self.trust.catalogue.get_user(email)
-        except NotFound as exc:
-            raise PermissionDenied(f"{needed}; {email} is not a user of this trust") from exc
 
     def _latest_run_number(self, agreement_id: str) -> int:
         return self._next_run(agreement_id) - 1
