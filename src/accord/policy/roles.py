@@ -78,16 +78,6 @@ def require_role(user: User, roles: tuple[str, ...], action: str) -> None:
         )
 
 
-def require_member(user: User, member: str, roles: tuple[str, ...], action: str) -> None:
-    """Refuse unless ``user`` acts for ``member`` and holds one of ``roles`` there."""
-    require_role(user, roles, action)
-    if user.member != member:
-        raise PermissionDenied(
-            f"To {action} you must act for {member}; {user.email} acts for "
-            f"{user.member or 'no member'}, and a member's data is managed only by its own people",
-        )
-
-
 def require_admin(user: User, action: str) -> None:
     require_role(user, ("admin",), action)
 
@@ -101,6 +91,12 @@ PROPOSER_ROLES = ("ig-lead", "admin")
 
 def propose_agreement(user: User) -> None:
     require_role(user, PROPOSER_ROLES, "propose an agreement")
+
+
+def may_sign_agreement(user: User, controllers: Sequence[str]) -> bool:
+    """Whether ``user`` may sign for their member an agreement with these ``controllers`` (see
+    ``sign_agreement``); the web shows the signing form only then."""
+    return user.active and user.has_role("ig-lead") and user.member in controllers
 
 
 def sign_agreement(user: User, agreement_id: str, controllers: Sequence[str]) -> None:

@@ -17,6 +17,7 @@ from accord.interfaces.uploads import receive_upload
 from accord.interfaces.web import charts
 from accord.interfaces.web.session import WebUser, check_csrf
 from accord.interfaces.web.templating import render
+from accord.policy import roles
 
 router = APIRouter()
 
@@ -49,8 +50,7 @@ def _detail(request: Request, trust: TrustDep, user: WebUser, agreement_id: str,
     history = trust.agreements.history(agreement_id)
     signed = {s.member for s in status.signatures if s.valid}
     may_sign = (
-        user.has_role("ig-lead")
-        and user.member in status.controllers
+        roles.may_sign_agreement(user, status.controllers)
         and user.member not in signed
         and status.state != "revoked"
     )

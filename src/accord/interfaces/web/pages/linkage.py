@@ -213,11 +213,10 @@ async def decide_submit(
 ) -> Response:
     form = await request.form()
     check_csrf(request, str(form.get("csrf") or ""))
-    agreement = _agreement(trust, agreement_id)
     a, b = str(form.get("a") or ""), str(form.get("b") or "")
     decision = str(form.get("decision") or "")
     if decision not in ("accept", "reject"):
-        context = _pair_context(trust, user, agreement, a, b)
+        context = _pair_context(trust, user, _agreement(trust, agreement_id), a, b)
         error = "Choose whether these records are the same person or two people"
         return render(
             request,
@@ -232,7 +231,9 @@ async def decide_submit(
     except AccordError as exc:
         if exc.status in (401, 403, 404):
             raise
-        context = _pair_context(trust, user, agreement, a, b)
+        # The agreement is read only to show the pair again: a decision that goes through
+        # needs nothing of it here.
+        context = _pair_context(trust, user, _agreement(trust, agreement_id), a, b)
         return render(
             request,
             "linkage_pair.html",
