@@ -146,6 +146,16 @@ class Trust:
 
         return Operator.named(self.operator_name)
 
+    def acting(self, actor: User | None) -> User:
+        """The user a service acts for: ``actor`` when given, else the trust operator (the CLI
+        without ``--as``, scripts and the demo; the API and web always pass a user).
+
+        Examples:
+            >>> trust.acting(None) is trust.operator  # doctest: +SKIP
+            True
+        """
+        return actor if actor is not None else self.operator
+
     @property
     def home(self) -> Path:
         return self.settings.home

@@ -52,3 +52,20 @@ def test_code_then_opt_out(scensus: Trust) -> None:
     code, out = _run(scensus, "citizen", "opt-out", "--nhs-number", _nhs(1), "--date-of-birth", DOB)
     assert code == 0, out
     assert scensus.queries.optouts.is_opted_out(nhs_number=_nhs(1))
+
+
+def test_a_code_for_more_than_an_hour_is_refused(scensus: Trust) -> None:
+    code, out = _run(
+        scensus,
+        "citizen",
+        "code",
+        "--nhs-number",
+        _nhs(1),
+        "--date-of-birth",
+        DOB,
+        "--minutes",
+        "61",
+    )
+    assert code != 0
+    assert "between 1 and 60 minutes, not 61" in out
+    assert "One-time code:" not in out

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from sqlalchemy import select
 
 from accord import Trust
 from accord.audit.citizen import TooManyLookups
-from accord.errors import NotAuthenticated
+from accord.core.store.models import EventRow
+from accord.errors import InvalidInput, NotAuthenticated
 from tests.citizen.conftest import UNKNOWN, pupil
 
 pytestmark = pytest.mark.filterwarnings("ignore:Arrow output on a DB-API result")
+
+
+def _events(trust: Trust, kind: str) -> list[str]:
+    with trust.store.sessions() as session:
+        return list(session.scalars(select(EventRow.payload).where(EventRow.kind == kind)))
 
 
 def test_a_code_signs_in_once_and_the_token_names_the_person(census: Trust) -> None:
@@ -38,6 +47,19 @@ def test_guessing_codes_is_stopped_after_five_failures(census: Trust) -> None:
             census.citizen.sign_in(pupil(1), f"{guess:06d}x", client="web:3")
     with pytest.raises(TooManyLookups):
         census.citizen.sign_in(pupil(1), "000000", client="web:4")
+
+
+@pytest.mark.parametrize("minutes", [0, 0.5, 61, -15])
+def test_a_code_lasts_between_one_and_sixty_minutes(census: Trust, minutes: float) -> None:
+    with pytest.raises(InvalidInput, match="between 1 and 60 minutes"):
+        census.citizen.issue_code(pupil(1), lifetime=timedelta(minutes=minutes))
+    assert not _events(census, "citizen.code-issued")
+
+
+@pytest.mark.parametrize("minutes", [1, 60])
+def test_a_code_may_last_one_or_sixty_minutes(census: Trust, minutes: int) -> None:
+    code = census.citizen.issue_code(pupil(1), lifetime=timedelta(minutes=minutes))
+    assert census.citizen.identifiers(census.citizen.sign_in(pupil(1), code, client="web:5"))
 
 
 def test_a_forged_token_is_refused(census: Trust) -> None:

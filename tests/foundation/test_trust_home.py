@@ -66,3 +66,12 @@ def test_a_change_without_an_event_is_refused(trust: Trust) -> None:
         session.add(MemberRow(name="sneaky", title="No event", public_key="x"))
     with trust.store.sessions() as session:
         assert session.scalar(select(MemberRow).where(MemberRow.name == "sneaky")) is None
+
+
+def test_services_act_for_the_user_given_else_the_operator(sqlite_trust: Trust) -> None:
+    sqlite_trust.catalogue.add_member("camden", "London Borough of Camden")
+    owner, _ = sqlite_trust.catalogue.add_user("owner@camden.gov.uk", "camden", ["data-owner"])
+    assert sqlite_trust.acting(owner) is owner
+    operator = sqlite_trust.acting(None)
+    assert operator is sqlite_trust.operator
+    assert operator.email == f"operator:{sqlite_trust.operator_name.removeprefix('operator:')}"

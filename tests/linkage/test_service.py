@@ -143,6 +143,36 @@ def test_every_pair_can_be_explained_comparison_by_comparison(linked: Trust) -> 
     assert abs(sum(row.weight for row in found.rows) - found.match_weight) < 0.01
 
 
+def test_one_pair_is_looked_up_with_its_review_item_in_either_order(linked: Trust) -> None:
+    queued = linked.linkage.review_queue(AGREEMENT)
+    item = queued[len(queued) // 2]
+    pair = linked.linkage.review_pair(AGREEMENT, item.record_b, item.record_a)
+    assert pair.item == item and pair.item.status == "open"
+    explained = linked.linkage.explain(AGREEMENT, item.record_a, item.record_b)
+    assert pair.explanation.match_weight == pytest.approx(explained.match_weight)
+    assert [r.record for r in pair.explanation.records] == [item.record_b, item.record_a]
+
+    linked.linkage.decide(AGREEMENT, item.record_a, item.record_b, accept=False)
+    decided = linked.linkage.review_pair(AGREEMENT, item.record_a, item.record_b).item
+    assert decided is not None and decided.id == item.id
+    assert (decided.status, decided.reviewer) == ("rejected", "operator:tester@accord.test")
+
+
+def test_a_pair_never_queued_is_explained_without_a_review_item(linked: Trust) -> None:
+    queued = {
+        frozenset((i.record_a, i.record_b))
+        for i in linked.linkage.review_queue(AGREEMENT, include_decided=True)
+    }
+    keys = _keys(linked)
+    a = next(f"{d}:{k}" for d, k in keys if d == REFS[0])
+    b = next(
+        f"{d}:{k}" for d, k in keys if d == REFS[1] and frozenset((a, f"{d}:{k}")) not in queued
+    )
+    pair = linked.linkage.review_pair(AGREEMENT, a, b)
+    assert pair.item is None
+    assert pair.explanation.rows[0].comparison == "Prior"
+
+
 def test_status_reports_model_thresholds_and_counts(linked: Trust) -> None:
     status = linked.linkage.status(AGREEMENT)
     assert status.model_version == 1 and status.run is not None

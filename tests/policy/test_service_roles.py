@@ -130,6 +130,7 @@ def test_a_member_not_party_to_the_agreement_may_not_review(linked: Trust) -> No
     for attempt in (
         lambda: linked.linkage.review_queue(AGREEMENT, actor=hackney),
         lambda: linked.linkage.explain(AGREEMENT, a, b, actor=hackney),
+        lambda: linked.linkage.review_pair(AGREEMENT, a, b, actor=hackney),
         lambda: linked.linkage.decide(AGREEMENT, a, b, True, actor=hackney),
         lambda: linked.linkage.status(AGREEMENT, actor=hackney),
         lambda: linked.linkage.weights(AGREEMENT, actor=hackney),
@@ -148,6 +149,8 @@ def test_an_analyst_of_a_party_sees_the_status_but_not_the_records(linked: Trust
     a, b = _pair(linked)
     with pytest.raises(PermissionDenied, match="linkage review shows people's identifiers"):
         linked.linkage.explain(AGREEMENT, a, b, actor=ana)
+    with pytest.raises(PermissionDenied, match="linkage review shows people's identifiers"):
+        linked.linkage.review_pair(AGREEMENT, a, b, actor=ana)
     with pytest.raises(PermissionDenied, match=r"analyst@islington\.test has analyst"):
         linked.linkage.decide(AGREEMENT, a, b, False, actor=ana)
     with pytest.raises(PermissionDenied, match="To run linkage you need the data-owner"):

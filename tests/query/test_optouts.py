@@ -8,11 +8,18 @@ import pytest
 from sqlalchemy import select
 
 from accord import Trust
+from accord.core.store.models import EventRow
 from accord.errors import InvalidInput
+from accord.query.events import OptOutRecorded
 from accord.query.models_db import OptOutRow
 from tests.query.conftest import ANA, CENSUS, make_grant
 
 C = "camden.school_census"
+
+
+def _events(trust: Trust) -> int:
+    with trust.store.sessions() as session:
+        return len(session.scalars(select(EventRow.seq)).all())
 
 
 def _nhs_of(trust: Trust, upn: str) -> str:
@@ -31,6 +38,28 @@ def test_an_opt_out_is_kept_as_a_keyed_hash_not_the_number(world: Trust) -> None
 def test_an_opt_out_needs_an_identifier(world: Trust) -> None:
     with pytest.raises(InvalidInput):
         world.queries.optouts.record(source="NDOP")
+
+
+def test_add_records_only_what_is_not_known_yet_and_no_event_of_its_own(world: Trust) -> None:
+    optouts = world.queries.optouts
+    optouts.record(person_key="pk_known", source="NDOP")
+    logged = _events(world)
+    with world.unit_of_work() as uow:
+        added = optouts.add(
+            uow.session,
+            nhs_number="943 476 5919",
+            person_keys=["pk_known", "pk_new"],
+            source="citizen view",
+        )
+        uow.emit(OptOutRecorded(source="test", by_nhs_number=True, by_person_key=True))
+    assert added == 2
+    assert _events(world) == logged + 1  # only the caller's own event
+    assert optouts.is_opted_out(nhs_number="9434765919")
+    assert optouts.is_opted_out(person_key="pk_new")
+    with world.unit_of_work() as uow:
+        assert optouts.add(uow.session, nhs_number="9434765919", source="again") == 0
+    with world.store.sessions() as session:
+        assert len(session.scalars(select(OptOutRow.id)).all()) == 3
 
 
 def test_opted_out_pupils_are_left_out_where_the_opt_out_applies(sworld: Trust) -> None:
@@ -68,3 +97,6 @@ def test_opt_outs_import_from_a_dataset(sworld: Trust) -> None:
     assert sworld.queries.optouts.import_from_dataset("nhs/national_opt_out") == 2
     assert sworld.queries.optouts.import_from_dataset("nhs/national_opt_out") == 0
     assert sworld.queries.optouts.is_opted_out(nhs_number=numbers[1])
+    with sworld.store.sessions() as session:
+        # Without a source the dataset is named (not the path of its file).
+        assert set(session.scalars(select(OptOutRow.source))) == {"nhs/national_opt_out"}

@@ -55,6 +55,7 @@ from accord.audit.citizen_events import (
 from accord.catalogue.contract import Role
 from accord.core.crypto.pseudonyms import derive_key, keyed_pseudonym
 from accord.core.engine.prepare import record_key_sql
+from accord.core.engine.sql import ident, lit
 from accord.core.store.base import utcnow
 from accord.core.store.models import EventRow
 from accord.errors import AccordError, InvalidInput, NotAuthenticated, NotFound
@@ -68,6 +69,9 @@ LOOKUPS_PER_WINDOW = 5  # per client and per identifier
 SIGN_IN_FAILURES_PER_WINDOW = 5
 WINDOW = timedelta(minutes=1)
 CODE_LIFETIME = timedelta(minutes=15)
+# A code must last long enough to be typed in, and not so long that a lost one stays useful
+# (sign-in looks back over eight default lifetimes, which covers the longest).
+CODE_LIFETIME_RANGE = (timedelta(minutes=1), timedelta(minutes=60))
 SESSION_LIFETIME = timedelta(minutes=30)
 TOKEN_PREFIX = "cit_"
 NO_USES = "No organisation has received records about you through this trust."
@@ -306,8 +310,19 @@ class CitizenView:
 
         It stands in for an identity service such as NHS login: whoever hands it out has checked
         that the person is who these identifiers say. It is issued whether or not the trust knows
-        the person (issuing one must not tell anyone that).
+        the person (issuing one must not tell anyone that). ``lifetime`` must be between 1 and 60
+        minutes (InvalidInput otherwise).
+
+        Examples:
+            >>> trust.citizen.issue_code(ids, lifetime=timedelta(minutes=5))  # doctest: +SKIP
+            '042917'
         """
+        shortest, longest = CODE_LIFETIME_RANGE
+        if not shortest <= lifetime <= longest:
+            raise InvalidInput(
+                f"A sign-in code must work for between {_minutes(shortest)} and "
+                f"{_minutes(longest)} minutes, not {lifetime.total_seconds() / 60:g}"
+            )
         code = f"{secrets.randbelow(10**6):06d}"
         identity = self.identity(ids)
         with self.trust.unit_of_work() as uow:
@@ -351,8 +366,8 @@ class CitizenView:
                 if not valid or uses > 1:
                     raise NotAuthenticated(
                         "That code does not work for these details: it may be mistyped, used "
-                        "already or more than 15 minutes old. Check your details or ask for a "
-                        "new code"
+                        "already or past the time it was issued for. Check your details or ask "
+                        "for a new code"
                     )
         except NotAuthenticated:
             with self.trust.unit_of_work() as uow:
@@ -402,14 +417,14 @@ class CitizenView:
         client or the identifiers were looked up more than five times in the last minute.
         """
         self._log_lookup(ids, client, channel)
-        records = self._records(ids)
+        records, keys = self._person(ids)
         uses = self._uses(records)
         holdings = self._holdings(records)
         return CitizenReport(
             made_at=utcnow(),
             uses=uses,
             holdings=holdings,
-            opted_out=self._opted_out(ids, records),
+            opted_out=self._opted_out(ids, keys),
             uses_summary=_uses_summary(uses),
             holdings_summary=_holdings_summary(holdings),
         )
@@ -457,18 +472,24 @@ class CitizenView:
         Not logged and not limited: for the trust's own use (tests, the demo); citizens go
         through :meth:`report`.
         """
-        return self._records(ids)
+        return self._person(ids)[0]
 
-    def _records(self, ids: Identifiers) -> set[tuple[str, str]]:
+    def _person(self, ids: Identifiers) -> tuple[set[tuple[str, str]], set[str]]:
+        """The person's records (dataset, record_key) and person keys.
+
+        Their records: those holding the NHS number, and every record of the keys those records
+        carry or linkage finds for the identifiers. Their keys: every key, in any agreement, of
+        those records (so an opt-out reaches each record wherever it is linked). One step only:
+        the records of keys found in that second look are not searched again.
+        """
         records = self._nhs_records(ids) if ids.nhs_number else set()
         key_files = self._key_files()
-        keys: set[str] = set()
-        if key_files:
-            with self._duckdb() as connection:
-                keys |= _keys_of_records(connection, key_files, records)
-                keys |= self._linked_keys(ids)
-                records |= _records_of_keys(connection, key_files, keys)
-        return records
+        if not key_files:
+            return records, set()
+        with self._duckdb() as connection:
+            keys = _keys_of_records(connection, key_files, records) | self._linked_keys(ids)
+            records |= _records_of_keys(connection, key_files, keys)
+            return records, _keys_of_records(connection, key_files, records)
 
     def _linked_keys(self, ids: Identifiers) -> set[str]:
         try:
@@ -495,14 +516,14 @@ class CitizenView:
                 dob_fields = contract.fields_with_role(Role.date_of_birth)
                 # The ways an NHS number is written (943 476 5919, 943-476-5919): comparing with
                 # each is far cheaper than normalising every row of a large dataset.
-                column = f"CAST({_q(nhs_fields[0].name)} AS VARCHAR)"
+                column = f"CAST({ident(nhs_fields[0].name)} AS VARCHAR)"
                 conditions = [f"{column} IN ($nhs, $spaced, $dashed)"]
                 if dob_fields:
-                    dob = _q(dob_fields[0].name)
+                    dob = ident(dob_fields[0].name)
                     conditions.append(f"({dob} IS NULL OR TRY_CAST({dob} AS DATE) = $dob)")
                 sql = (
                     f"SELECT {record_key_sql(contract.primary_key)} AS k FROM read_parquet("
-                    f"{_lit(str(path))}, file_row_number=true) WHERE " + " AND ".join(conditions)
+                    f"{lit(str(path))}, file_row_number=true) WHERE " + " AND ".join(conditions)
                 )
                 n = ids.nhs_number or ""
                 params: dict[str, Any] = {
@@ -578,12 +599,10 @@ class CitizenView:
             )
         return holdings
 
-    def _opted_out(self, ids: Identifiers, records: set[tuple[str, str]]) -> bool:
+    def _opted_out(self, ids: Identifiers, keys: set[str]) -> bool:
         optouts = self.trust.queries.optouts
         if ids.nhs_number and optouts.is_opted_out(nhs_number=ids.nhs_number):
             return True
-        with self._duckdb() as connection:
-            keys = _keys_of_records(connection, self._key_files(), records)
         with self.trust.store.sessions() as session:
             return (
                 bool(keys)
@@ -619,23 +638,20 @@ class CitizenView:
         covers records that arrive later) and by every person key found for these identifiers.
         Agreements where the opt-out applies (planning and research) leave the person out of
         every later answer; individual care and support are not affected."""
-        records = self._records(ids)
-        with self._duckdb() as connection:
-            keys = sorted(_keys_of_records(connection, self._key_files(), records))
-        optouts = self.trust.queries.optouts
-        nhs_hash = optouts.nhs_hash(ids.nhs_number) if ids.nhs_number else None
+        _, keys = self._person(ids)
         with self.trust.unit_of_work() as uow:
-            session = uow.session
-            if nhs_hash and not optouts._known(session, nhs_hash, None):
-                session.add(OptOutRow(nhs_hash=nhs_hash, source=source))
-            for key in keys:
-                if not optouts._known(session, None, key):
-                    session.add(OptOutRow(person_key=key, source=source))
+            self.trust.queries.optouts.add(
+                uow.session, nhs_number=ids.nhs_number, person_keys=sorted(keys), source=source
+            )
             # One event whatever was found, so the log does not say whether anyone was.
             uow.emit(CitizenOptedOut(subjects=self.subjects(ids), source=source, channel=channel))
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def _minutes(span: timedelta) -> int:
+    return int(span.total_seconds() // 60)
 
 
 def _uses_summary(uses: list[ReleaseUse]) -> str:
@@ -704,15 +720,7 @@ def _records_of_keys(
 
 
 def _files(paths: list[Path]) -> str:
-    return "[" + ", ".join(_lit(str(p)) for p in paths) + "]"
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    return "[" + ", ".join(lit(str(p)) for p in paths) + "]"
 
 
 __all__ = [

@@ -108,15 +108,11 @@ class Audit:
 
         A checkpoint is a signed statement of the log, not a change to it, so it adds no entry.
         """
-        administer_audit(self._acting(actor), "sign an audit checkpoint")
+        administer_audit(self.trust.acting(actor), "sign an audit checkpoint")
         return self._sign()
 
     def _sign(self) -> Checkpoint:
         return sign_checkpoint(self._store, self.trust.signing_key)
-
-    def _acting(self, actor: User | None) -> User:
-        """The user acting: the one given, else the trust operator."""
-        return actor if actor is not None else self.trust.operator
 
     def checkpoints(self) -> list[Checkpoint]:
         return load_checkpoints(self._store)
@@ -130,7 +126,7 @@ class Audit:
         log (``audit.exported``, naming the actor); if that record cannot be written, the files
         just written are removed.
         """
-        actor = self._acting(actor)
+        actor = self.trust.acting(actor)
         administer_audit(actor, "export the audit log")
         size, _ = chain.head(self._store)
         if max((c.tree_size for c in self.checkpoints()), default=-1) < size:

@@ -68,10 +68,6 @@ class Catalogue:
 
     # -- who may ---------------------------------------------------------------------------
 
-    def _acting(self, actor: User | None) -> User:
-        """The user acting: the one given, else the trust operator."""
-        return actor if actor is not None else self.trust.operator
-
     def may_look_after(self, member: str, *, actor: User) -> bool:
         """Whether ``actor`` may register, upload to and see the quarantine of ``member``'s
         datasets (for a page to offer only what works)."""
@@ -84,7 +80,7 @@ class Catalogue:
         ``trust.ingest.ingest`` asks this first; an interface may ask it before it reads an
         upload, so nothing is received from someone who would be refused.
         """
-        actor = self._acting(actor)
+        actor = self.trust.acting(actor)
         member, name = parse_ref(ref)
         rules.look_after_data(actor, member, f"upload data to {member}/{name}")
         return actor
@@ -101,7 +97,7 @@ class Catalogue:
         Examples:
             >>> trust.catalogue.add_member("camden", "London Borough of Camden")  # doctest: +SKIP
         """
-        actor = self._acting(actor)
+        actor = self.trust.acting(actor)
         rules.manage_people(actor, "add a member")
         if not re.match(MEMBER_PATTERN, name):
             raise InvalidInput(
@@ -142,7 +138,7 @@ class Catalogue:
     ) -> tuple[User, str]:
         """Add a user acting for ``member``; returns the user and its API token (shown once).
         For an admin (``actor``; the trust operator when not given)."""
-        actor = self._acting(actor)
+        actor = self.trust.acting(actor)
         rules.manage_people(actor, "add a user")
         roles = [roles] if isinstance(roles, str) else list(roles)
         email = email.strip().lower()
@@ -171,7 +167,7 @@ class Catalogue:
     def rotate_token(self, email: str, *, actor: User | None = None) -> str:
         """Issue ``email`` a new API token (the old one stops working). ``actor`` may rotate
         their own; an admin (or the trust operator, when no actor is given) anyone's."""
-        actor = self._acting(actor)
+        actor = self.trust.acting(actor)
         rules.rotate_token(actor, email)
         token = new_token()
         with self.trust.unit_of_work(actor) as uow:
@@ -183,7 +179,7 @@ class Catalogue:
     def deactivate_user(self, email: str, *, actor: User | None = None) -> None:
         """Deactivate a user: their token stops working. For an admin (``actor``; the trust
         operator when not given)."""
-        actor = self._acting(actor)
+        actor = self.trust.acting(actor)
         rules.manage_people(actor, "deactivate a user")
         with self.trust.unit_of_work(actor) as uow:
             row = _user_row(uow.session, email)
@@ -197,7 +193,7 @@ class Catalogue:
     def list_users(self, member: str | None = None, *, actor: User | None = None) -> list[User]:
         """Users of ``member`` (every member's when None). An admin (or the trust operator, when
         no actor is given) sees any member's; anyone else their own member's only."""
-        member = rules.users_seen(self._acting(actor), member)
+        member = rules.users_seen(self.trust.acting(actor), member)
         with self.trust.store.sessions() as session:
             query = select(UserRow).order_by(UserRow.email)
             if member:
@@ -229,7 +225,7 @@ class Catalogue:
         Examples:
             >>> trust.catalogue.register_dataset("contracts/camden/pupils.yaml")  # doctest: +SKIP
         """
-        actor = self._acting(actor)
+        actor = self.trust.acting(actor)
         if isinstance(contract, dict):
             contract = parse_contract(contract)
         elif not isinstance(contract, Contract):
@@ -305,19 +301,14 @@ class Catalogue:
         self, ref: str, version: int | None = None, *, actor: User | None = None
     ) -> pa.Table:
         """The rows of a version (the latest when ``version`` is None) that broke the contract,
-        with their reasons and raw values. Those values may be anyone's personal data, so only a
-        data owner of the dataset's member or an admin (``actor``; the trust operator when not
-        given) sees them.
+        with their reasons and raw values: ``trust.ingest.quarantine``, which decides who may see
+        them (a data owner or admin of the dataset's member, or the trust operator).
 
         Examples:
             >>> owner = trust.catalogue.get_user("owner@camden.gov.uk")  # doctest: +SKIP
             >>> trust.catalogue.quarantine("camden/pupils", actor=owner)  # doctest: +SKIP
         """
-        member, name = parse_ref(ref)
-        rules.look_after_data(
-            self._acting(actor), member, f"see the rows quarantined from {member}/{name}"
-        )
-        return self.trust.ingest.quarantine(f"{member}/{name}", version)
+        return self.trust.ingest.quarantine(ref, version, actor=actor)
 
     def versions(self, ref: str) -> list[Version]:
         with self.trust.store.sessions() as session:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from accord.catalogue.contract import FieldSpec, Role
-from accord.ingest.sql import ident, lit, lit_list
+from accord.core.engine.sql import ident, lit, lit_list
 
 SQL_TYPES = {
     "string": "VARCHAR",

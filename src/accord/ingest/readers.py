@@ -23,9 +23,9 @@ import duckdb
 import pyarrow as pa
 
 from accord.catalogue.contract import Contract
+from accord.core.engine.sql import lit
 from accord.errors import InvalidInput, Unreadable
 from accord.ingest.progress import Progress
-from accord.ingest.sql import lit
 from accord.ingest.validate import SourceColumn
 
 HEAD_BYTES = 256 * 1024

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from accord.catalogue.contract import Contract, FieldSpec, Role
+from accord.core.engine.sql import lit
 from accord.ingest.casts import POSTCODE_SHAPE, date_shape, human_format, sql_type
-from accord.ingest.sql import lit
 
 Stage = Literal["row", "set"]
 

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from accord.catalogue.contract import Contract
 from accord.catalogue.service import dataset_row, parse_ref
+from accord.core.engine.sql import ident, lit
 from accord.core.store.models import VersionRow
 from accord.errors import AccordError, InvalidInput, NotFound
 from accord.events import IngestRefused, RowsQuarantined, VersionCreated
@@ -21,7 +22,6 @@ from accord.ingest import readers
 from accord.ingest.casts import sql_type
 from accord.ingest.progress import Progress, ProgressCallback
 from accord.ingest.results import IngestResult
-from accord.ingest.sql import ident, lit
 from accord.ingest.validate import Checked, SourceError, check_batch
 from accord.ingest.writer import (
     DATA_FILE,
@@ -35,6 +35,7 @@ from accord.ingest.writer import (
     seal,
     version_dirname,
 )
+from accord.policy import roles
 
 if TYPE_CHECKING:
     from accord.catalogue.models import User
@@ -312,9 +313,27 @@ class Ingest:
         """The rows of a version, with the contract's types."""
         return pq.read_table(self.version_path(ref, version))
 
-    def quarantine(self, ref: str, version: int | None = None) -> pa.Table:
-        """The rejected rows of a version: row_number, field, rule, reason and the raw values
-        of the row (a row with several problems has one line per problem)."""
+    def quarantine(
+        self, ref: str, version: int | None = None, *, actor: User | None = None
+    ) -> pa.Table:
+        """The rejected rows of a version (the latest when ``version`` is None): row_number,
+        field, rule, reason and the raw values of the row (a row with several problems has one
+        line per problem).
+
+        Those raw values may be anyone's personal data, so only those who look after the
+        dataset's member's data see them (``accord.policy.roles.may_look_after_data``): a data
+        owner or admin of that member, or the trust operator (``actor``; the operator when not
+        given). Anyone else is refused, saying why.
+
+        Examples:
+            >>> owner = trust.catalogue.get_user("owner@camden.gov.uk")  # doctest: +SKIP
+            >>> trust.ingest.quarantine("camden/pupils", actor=owner)  # doctest: +SKIP
+        """
+        member, name = parse_ref(ref)
+        ref = f"{member}/{name}"
+        roles.look_after_data(
+            self.trust.acting(actor), member, f"see the rows quarantined from {ref}"
+        )
         path = self.version_path(ref, version).with_name(QUARANTINE_FILE)
         if not path.exists():
             raise NotFound(f"Version {version or 'latest'} of {ref} has no quarantine file")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import duckdb
 
 from accord.catalogue.contract import Contract, FieldSpec, Role
+from accord.core.engine.sql import ident, lit
 from accord.errors import InvalidInput
 from accord.ingest.casts import (
     NHS_SHAPE,
@@ -36,7 +37,6 @@ from accord.ingest.casts import (
 )
 from accord.ingest.results import ReasonCount
 from accord.ingest.rules import Finding, Target, findings
-from accord.ingest.sql import ident, lit
 
 # Quarantine columns before the raw values of the row.
 QUARANTINE_COLUMNS = ("row_number", "field", "rule", "reason")

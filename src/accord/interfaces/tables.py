@@ -59,9 +59,9 @@ def _plain(value: Any) -> Any:
 def quarantine_page(
     trust: Trust, ref: str, version: int | None, offset: int, limit: int, *, actor: User
 ) -> QuarantinePage:
-    """One page of ``trust.catalogue.quarantine(ref)`` as ``actor`` sees it (the catalogue
+    """One page of ``trust.ingest.quarantine(ref)`` as ``actor`` sees it (the ingest service
     refuses whoever may not), optionally for one version."""
-    table = trust.catalogue.quarantine(ref, version, actor=actor)
+    table = trust.ingest.quarantine(ref, version, actor=actor)
     rows = as_records(table)
     return QuarantinePage(
         ref=ref,

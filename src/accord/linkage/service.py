@@ -18,6 +18,7 @@ import json
 import re
 import shutil
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +80,14 @@ Progress = Callable[[str], None]
 KEYS_FILE = "keys.parquet"
 
 
+@dataclass
+class PairReview:
+    """One pair as its reviewer sees it (``trust.linkage.review_pair``)."""
+
+    explanation: Explanation  # the waterfall and the two records' shared fields
+    item: ReviewItem | None  # its place in the review queue (open or decided); None if never queued
+
+
 class Linkage:
     """Linkage of one trust: runs, person keys, review, explanations, incremental matching."""
 
@@ -87,10 +96,6 @@ class Linkage:
         self._matchers: dict[str, IncrementalMatcher] = {}
 
     # -- who may ---------------------------------------------------------------------------
-
-    def _acting(self, actor: User | None) -> User:
-        """The user acting: the one given, else the trust operator."""
-        return actor if actor is not None else self.trust.operator
 
     def _parties(
         self, actor: User, agreement_id: str, *, unlisted: bool = False
@@ -176,7 +181,7 @@ class Linkage:
         ``roles`` may be given instead (e.g. before agreements are set up in a test trust), by
         an admin only. ``actor`` must be a data owner of a controller or an admin.
         """
-        actor = self._acting(actor)
+        actor = self.trust.acting(actor)
         self._require_review(actor, agreement_id, "run linkage", unlisted=datasets is not None)
         if datasets is not None:
             link_other_datasets(actor, agreement_id)
@@ -479,6 +484,16 @@ class Linkage:
         shutil.copyfile(run_dir / KEYS_FILE, tmp)
         tmp.replace(target)  # readers never see a half-written file
 
+    def _read_keys(self, agreement_id: str) -> pa.Table:
+        """The agreement's current person keys (``keys_path``); NotFound before the first run."""
+        path = self.keys_path(agreement_id)
+        if path is None:
+            raise NotFound(
+                f"Agreement {agreement_id} has no person keys yet: "
+                f"run accord link run {agreement_id}"
+            )
+        return pq.read_table(path)
+
     def _current_keys(self, agreement_id: str) -> pa.Table | None:
         path = self.keys_path(agreement_id)
         return as_previous(pq.read_table(path)) if path else None
@@ -538,7 +553,7 @@ class Linkage:
     ) -> list[ReviewItem]:
         """Pairs awaiting a reviewer (most likely matches first), or all with
         ``include_decided``. For a data owner of a controller or an admin (``actor``)."""
-        self._require_review(self._acting(actor), agreement_id, "see the review queue")
+        self._require_review(self.trust.acting(actor), agreement_id, "see the review queue")
         with self.trust.store.sessions() as session:
             query = select(ReviewRow).where(ReviewRow.agreement == agreement_id)
             if not include_decided:
@@ -558,21 +573,13 @@ class Linkage:
         """Accept or reject a pair: it overrides the model for that pair at once (the agreement's
         clusters and keys are rebuilt from the last run's pairs) and feeds the next training.
         ``actor`` (a data owner of a controller or an admin) is recorded as the reviewer."""
-        actor = self._acting(actor)
+        actor = self.trust.acting(actor)
         self._require_review(actor, agreement_id, "accept or reject a pair")
         a, b = sorted([parse_record(record_a), parse_record(record_b)])
         run = self._latest_full_run(agreement_id)
         status = "accepted" if accept else "rejected"
         with self.trust.unit_of_work(actor) as uow:
-            row = uow.session.scalar(
-                select(ReviewRow).where(
-                    ReviewRow.agreement == agreement_id,
-                    ReviewRow.dataset_l == a[0],
-                    ReviewRow.record_l == a[1],
-                    ReviewRow.dataset_r == b[0],
-                    ReviewRow.record_r == b[1],
-                )
-            )
+            row = _pair_row(uow.session, agreement_id, a, b)
             if row is None:
                 self._check_records(run, [a, b])
                 row = ReviewRow(
@@ -618,7 +625,7 @@ class Linkage:
     def recluster(self, agreement_id: str, *, actor: User | None = None) -> LinkRun:
         """Rebuild clusters and keys from the last run's scored pairs and all review decisions.
         For a data owner of a controller or an admin (``actor``)."""
-        actor = self._acting(actor)
+        actor = self.trust.acting(actor)
         self._require_review(actor, agreement_id, "rebuild the people of a linkage")
         return self._recluster(agreement_id, actor)
 
@@ -679,7 +686,7 @@ class Linkage:
     def status(self, agreement_id: str, *, actor: User | None = None) -> LinkStatus:
         """Model, thresholds, counts of pairs, clusters and review size of an agreement.
         For anyone acting for a party to the agreement, or an admin (``actor``)."""
-        self._require_see(self._acting(actor), agreement_id)
+        self._require_see(self.trust.acting(actor), agreement_id)
         return self._status(agreement_id)
 
     def weights(
@@ -695,7 +702,7 @@ class Linkage:
             >>> found.pairs, found.linked, found.to_review  # doctest: +SKIP
             (612, 540, 72)
         """
-        self._require_see(self._acting(actor), agreement_id)
+        self._require_see(self.trust.acting(actor), agreement_id)
         if bins < 1:
             raise InvalidInput(f"A histogram needs at least one bin, not {bins}")
         try:
@@ -772,7 +779,33 @@ class Linkage:
         The records are people's identifiers, so only a data owner of a controller or an admin
         (``actor``) may see them, and only the fields the agreement shares.
         """
-        self._require_review(self._acting(actor), agreement_id, "see the records of a pair")
+        self._require_review(self.trust.acting(actor), agreement_id, "see the records of a pair")
+        return self._explain(agreement_id, record_a, record_b)
+
+    def review_pair(
+        self, agreement_id: str, record_a: str, record_b: str, *, actor: User | None = None
+    ) -> PairReview:
+        """One pair for its reviewer: the explanation (as :meth:`explain`) and the pair's review
+        item, open or decided, or None if it was never queued, in either order of the records.
+        One permission check (as :meth:`explain`) and one look-up of the pair, however long the
+        queue.
+
+        Examples:
+            >>> pair = trust.linkage.review_pair(  # doctest: +SKIP
+            ...     "fsm-camden-islington", "camden/pupils:P1", "islington/residents:R9",
+            ...     actor=owner)
+            >>> pair.item.status if pair.item else "not queued"  # doctest: +SKIP
+            'open'
+        """
+        self._require_review(self.trust.acting(actor), agreement_id, "see the records of a pair")
+        explanation = self._explain(agreement_id, record_a, record_b)
+        a, b = sorted([parse_record(record_a), parse_record(record_b)])
+        with self.trust.store.sessions() as session:
+            row = _pair_row(session, agreement_id, a, b)
+            item = _review(row) if row is not None else None
+        return PairReview(explanation, item)
+
+    def _explain(self, agreement_id: str, record_a: str, record_b: str) -> Explanation:
         run = self._latest_full_run(agreement_id)
         scorer, prepared = self._scorer(run)
         rows = []
@@ -814,16 +847,10 @@ class Linkage:
         cluster) to Parquet. For the trust's administrators only (``actor``); the export is
         recorded in the log before the file is written.
         """
-        actor = self._acting(actor)
+        actor = self.trust.acting(actor)
         export_linkage(actor, agreement_id)
         self._require_see(actor, agreement_id)
-        path = self.keys_path(agreement_id)
-        if path is None:
-            raise NotFound(
-                f"Agreement {agreement_id} has no person keys yet: "
-                f"run accord link run {agreement_id}"
-            )
-        keys = pq.read_table(path)
+        keys = self._read_keys(agreement_id)
         datasets = keys.column("dataset").to_pylist()
         table = pa.table(
             {
@@ -861,7 +888,7 @@ class Linkage:
         run_dir = self.trust.home / run.path
         model = json.loads((run_dir / "model.json").read_text(encoding="utf-8"))
         prepared = pq.read_table(run_dir / "prepared.parquet")
-        keys = pq.read_table(self.folder(agreement_id) / KEYS_FILE)
+        keys = self._read_keys(agreement_id)
         population = _with_keys(prepared, keys)
         names = set(model.get("accord", {}).get("rules", []))
         rules = [r for r in blocking.REGISTRY if r.name in names]
@@ -900,7 +927,7 @@ class Linkage:
         number = self._next_run(agreement_id)
         out = self.folder(agreement_id) / f"run-{number:04d}"
         out.mkdir(parents=True, exist_ok=True)
-        keys = pq.read_table(self.folder(agreement_id) / KEYS_FILE)
+        keys = self._read_keys(agreement_id)
         arrived = {(m.dataset, m.record_key) for m in matches}
         mask = [
             (d, k) not in arrived
@@ -1041,6 +1068,22 @@ def _run(row: LinkRunRow) -> LinkRun:
         keys_retired=row.keys_retired,
         summary=dict(row.summary),
         finished_at=row.finished_at,
+    )
+
+
+def _pair_row(
+    session: Session, agreement_id: str, a: tuple[str, str], b: tuple[str, str]
+) -> ReviewRow | None:
+    """The review row of records ``a`` and ``b`` (dataset, key), given in sorted order as the
+    queue keeps them."""
+    return session.scalar(
+        select(ReviewRow).where(
+            ReviewRow.agreement == agreement_id,
+            ReviewRow.dataset_l == a[0],
+            ReviewRow.record_l == a[1],
+            ReviewRow.dataset_r == b[0],
+            ReviewRow.record_r == b[1],
+        )
     )
 
 

@@ -4,6 +4,7 @@ person keys, and applied by lock 2 where an agreement says the opt-out applies."
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,11 +15,14 @@ from accord.catalogue.contract import Role
 from accord.core.crypto.pseudonyms import derive_key, keyed_pseudonym
 from accord.core.engine.hmac_sql import hmac_sha256_sql
 from accord.core.engine.prepare import NHS_DIGITS, OptOutFilter
+from accord.core.engine.sql import ident, lit
 from accord.errors import InvalidInput
 from accord.query.events import OptOutRecorded, OptOutsImported
 from accord.query.models_db import OptOutRow
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from accord.trust import Trust
 
 HASH_LABEL = "national-data-opt-out"
@@ -64,6 +68,36 @@ class OptOuts:
                 )
             )
 
+    def add(
+        self,
+        session: Session,
+        *,
+        nhs_number: str | None = None,
+        person_keys: Iterable[str] = (),
+        source: str,
+    ) -> int:
+        """Add, in the caller's transaction and without an event of its own, the opt-out of an
+        NHS number and of each person key not yet known; returns how many were added.
+
+        For a caller that logs its own event, such as the citizen view, whose one event must not
+        say whether anyone was found.
+
+        Examples:
+            >>> with trust.unit_of_work() as uow:  # doctest: +SKIP
+            ...     trust.queries.optouts.add(uow.session, person_keys=["pk_1"], source="NDOP")
+            1
+        """
+        added = 0
+        nhs_hash = self.nhs_hash(nhs_number) if nhs_number else None
+        if nhs_hash and not self._known(session, nhs_hash, None):
+            session.add(OptOutRow(nhs_hash=nhs_hash, source=source))
+            added += 1
+        for key in person_keys:
+            if not self._known(session, None, key):
+                session.add(OptOutRow(person_key=key, source=source))
+                added += 1
+        return added
+
     def import_from_dataset(self, ref: str, *, source: str | None = None) -> int:
         """Record every NHS number of a dataset (e.g. ``nhs/national_opt_out``); returns how many
         were new. The numbers are hashed on the trust's side; the clear numbers are not kept."""
@@ -75,11 +109,11 @@ class OptOuts:
             raise InvalidInput(f"{ref} has no field with the nhs_number role to import")
         version = self.trust.catalogue.version(ref)
         column = fields[0].name
-        digits = NHS_DIGITS.format(col=f'"{column}"')
-        source = _parquet(self._path(ref, version.number))
+        digits = NHS_DIGITS.format(col=ident(column))
+        path = self._path(ref, version.number)
         sql = (
             f"SELECT DISTINCT {hmac_sha256_sql(self.hash_key, digits)} AS h "
-            f"FROM read_parquet('{source}') WHERE \"{column}\" IS NOT NULL"
+            f"FROM read_parquet({lit(path)}) WHERE {ident(column)} IS NOT NULL"
         )
         with duckdb.connect(":memory:") as connection:
             hashes = [row[0] for row in connection.execute(sql).fetchall()]
@@ -154,7 +188,3 @@ class OptOuts:
             return False
         found = session.scalar(select(OptOutRow.id).where(or_(*conditions)).limit(1))  # type: ignore[attr-defined]
         return found is not None
-
-
-def _parquet(path: Path) -> str:
-    return str(path).replace("'", "''")

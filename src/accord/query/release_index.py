@@ -33,6 +33,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from accord.core.engine.sql import lit
+
 MANIFEST = "segments.json"
 MERGE_FAN_IN = 4  # segments of one size class merged together
 SEPARATOR = "\x1f"
@@ -93,9 +95,9 @@ class ReleaseIndex:
                 hashes = connection.sql(
                     "SELECT DISTINCT h FROM ("
                     "SELECT hash(CAST(dataset AS VARCHAR) || chr(31) || record_key) AS h "
-                    f"FROM read_parquet({_lit(str(source))}) UNION ALL "
+                    f"FROM read_parquet({lit(str(source))}) UNION ALL "
                     f"SELECT hash('{PERSON}' || chr(31) || person_key) FROM "
-                    f"read_parquet({_lit(str(source))}) WHERE person_key IS NOT NULL"
+                    f"read_parquet({lit(str(source))}) WHERE person_key IS NOT NULL"
                     ") ORDER BY h"
                 ).fetchnumpy()["h"]
                 parts.append(np.asarray(hashes, dtype=np.uint64))
@@ -255,10 +257,6 @@ def _merge_segments(folder: Path, manifest: list[dict[str, Any]]) -> list[dict[s
             start += data.size
         merged = _save_segment(folder, parts, releases)
         manifest = [s for s in manifest if s not in group] + [merged]
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 __all__ = ["MERGE_FAN_IN", "PERSON", "ReleaseIndex", "fetch_with"]

@@ -78,10 +78,6 @@ class Agreements:
         self._engine_key: Any = None
         self._engine: PolicyEngine | None = None
 
-    def _acting(self, actor: User | None) -> User:
-        """The user a change is made by: the one given, else the trust operator."""
-        return actor if actor is not None else self.trust.operator
-
     # -- checking --------------------------------------------------------------------------
 
     def lint_context(self, agreement: Agreement) -> LintContext:
@@ -126,7 +122,7 @@ class Agreements:
         new version, which needs every controller's signature again. ``actor`` proposes it (an
         ig-lead or admin; the trust operator when not given) and is recorded as its proposer.
         """
-        actor = self._acting(actor)
+        actor = self.trust.acting(actor)
         roles.propose_agreement(actor)
         model = _as_model(agreement)
         canonical = model.canonical().decode("utf-8")
@@ -270,7 +266,7 @@ class Agreements:
         ``actor`` revokes it (an ig-lead of a controller or an admin; the trust operator when not
         given) and is recorded as who revoked it.
         """
-        actor = self._acting(actor)
+        actor = self.trust.acting(actor)
         if not reason.strip():
             raise InvalidInput("Say why the agreement is revoked (--reason)")
         with self.trust.unit_of_work(actor) as uow:

@@ -30,6 +30,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from accord.core.engine.sql import ident
+
 DATABASE = "sandbox.duckdb"
 MANIFEST = "manifest.json"
 
@@ -92,10 +94,9 @@ def build_database(
                 )
                 source = f"__accord_build_{index}"
                 connection.register(source, data)
-                connection.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(table.schema)}")
-                connection.execute(
-                    f"CREATE TABLE {_q(table.schema)}.{_q(table.name)} AS SELECT * FROM {source}"
-                )
+                schema, name = ident(table.schema), ident(table.name)
+                connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                connection.execute(f"CREATE TABLE {schema}.{name} AS SELECT * FROM {source}")
                 connection.unregister(source)
                 pq.write_table(
                     table.identities,
@@ -123,10 +124,6 @@ def build_database(
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return SandboxDatabase(folder, hidden, facts)
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 __all__ = ["SandboxDatabase", "SandboxTable", "build_database", "open_database"]

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from accord.core.engine.hmac_sql import hmac_sha256_sql
+from accord.core.engine.sql import ident, lit
 
 PERSON_KEY = "person_key"
 NHS_DIGITS = "regexp_replace(CAST({col} AS VARCHAR), '[^0-9]', '', 'g')"
@@ -87,20 +88,20 @@ def _prepare(connection: duckdb.DuckDBPyConnection, p: Preparation) -> Prepared:
     files = [str(p.path)] if p.path.is_file() else sorted(str(f) for f in p.path.rglob("*.parquet"))
     if not files:
         raise FileNotFoundError(f"no Parquet files for {p.dataset} in {p.path}")
-    file_list = "[" + ", ".join(_lit(f) for f in files) + "]"
+    file_list = "[" + ", ".join(lit(f) for f in files) + "]"
     record_key = record_key_sql(p.primary_key, table="d")
-    selects = [f"d.{_q(c)} AS {_q(c)}" for c in p.columns]
+    selects = [f"d.{ident(c)} AS {ident(c)}" for c in p.columns]
     joins = ""
     linked = p.keys_path is not None and p.pseudonym_key is not None
     if linked:
         assert p.keys_path is not None and p.pseudonym_key is not None
         joins = (
             " LEFT JOIN (SELECT record_key, arg_max(person_key, match_probability) AS person_key "
-            f"FROM read_parquet({_lit(str(p.keys_path))}) WHERE dataset = {_lit(p.dataset)} "
+            f"FROM read_parquet({lit(str(p.keys_path))}) WHERE dataset = {lit(p.dataset)} "
             "GROUP BY record_key) k ON k.record_key = " + record_key
         )
         selects.append(
-            f"{hmac_sha256_sql(p.pseudonym_key, 'k.person_key', length=32)} AS {_q(PERSON_KEY)}"
+            f"{hmac_sha256_sql(p.pseudonym_key, 'k.person_key', length=32)} AS {ident(PERSON_KEY)}"
         )
     where = [f"({p.row_scope})"] if p.row_scope else []
     where.extend(_opt_out_conditions(connection, p.opt_out, linked))
@@ -111,7 +112,7 @@ def _prepare(connection: duckdb.DuckDBPyConnection, p: Preparation) -> Prepared:
     trust_side = [
         f"{record_key} AS __record_key",
         f"{person} AS __person_key",
-        f"md5_number_lower({_lit(p.dataset + '|')} || {record_key}) AS __record_hash",
+        f"md5_number_lower({lit(p.dataset + '|')} || {record_key}) AS __record_hash",
     ]
     sql = f"SELECT {', '.join(selects + trust_side)} FROM {source}{joins}"
     if where:
@@ -155,11 +156,9 @@ def _opt_out_conditions(
     conditions = []
     if opt_out.nhs_column and opt_out.nhs_hashes:
         connection.register("__optout_nhs", pa.table({"h": list(opt_out.nhs_hashes)}))
-        digits = NHS_DIGITS.format(col=f"d.{_q(opt_out.nhs_column)}")
-        hashed = hmac_sha256_sql(opt_out.hash_key, digits)
-        conditions.append(
-            f"(d.{_q(opt_out.nhs_column)} IS NULL OR {hashed} NOT IN (SELECT h FROM __optout_nhs))"
-        )
+        column = f"d.{ident(opt_out.nhs_column)}"
+        hashed = hmac_sha256_sql(opt_out.hash_key, NHS_DIGITS.format(col=column))
+        conditions.append(f"({column} IS NULL OR {hashed} NOT IN (SELECT h FROM __optout_nhs))")
     if linked and opt_out.person_keys:
         connection.register("__optout_pk", pa.table({"k": list(opt_out.person_keys)}))
         conditions.append(
@@ -175,13 +174,5 @@ def record_key_sql(primary_key: list[str], *, table: str = "") -> str:
     if not primary_key:
         return f"'#' || CAST({prefix}file_row_number AS VARCHAR)"
     return " || '|' || ".join(
-        f"coalesce(CAST({prefix}{_q(k)} AS VARCHAR), '')" for k in primary_key
+        f"coalesce(CAST({prefix}{ident(k)} AS VARCHAR), '')" for k in primary_key
     )
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"

@@ -28,6 +28,7 @@ import duckdb
 import pyarrow as pa
 
 from accord.core.engine.base import Limits, TableInput
+from accord.core.engine.sql import ident
 from accord.errors import AccordError
 
 
@@ -143,11 +144,11 @@ class DuckDBSandbox:
             hidden = f"__accord_input_{secrets.token_hex(12)}"
             connection.register(hidden, item.data)
             if item.schema not in schemas:
-                connection.execute(f"CREATE SCHEMA {_quote(item.schema)}")
+                connection.execute(f"CREATE SCHEMA {ident(item.schema)}")
                 schemas.add(item.schema)
             connection.execute(
-                f"CREATE VIEW {_quote(item.schema)}.{_quote(item.name)} AS "
-                f"SELECT * FROM {_quote(hidden)}"
+                f"CREATE VIEW {ident(item.schema)}.{ident(item.name)} AS "
+                f"SELECT * FROM {ident(hidden)}"
             )
 
     @staticmethod
@@ -226,7 +227,3 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

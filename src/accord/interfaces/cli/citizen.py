@@ -122,7 +122,7 @@ def code(
     given_name: str = GIVEN,
     family_name: str = FAMILY,
     postcode: str = POSTCODE,
-    minutes: int = typer.Option(15, "--minutes", min=1, max=60, help="How long the code works"),
+    minutes: int = typer.Option(15, "--minutes", help="How long the code works (1 to 60)"),
 ) -> None:
     """Issue a one-time code with which the person signs in at /citizen (a stand-in for NHS
     login: give it only to someone whose identity you have checked). The person must sign in

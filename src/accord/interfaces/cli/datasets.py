@@ -183,7 +183,7 @@ def quarantine(
 ) -> None:
     """Show the rejected rows of a version and why each was rejected."""
     trust = open_trust(ctx)
-    table = trust.catalogue.quarantine(ref, version, actor=acting_user(trust, as_))
+    table = trust.ingest.quarantine(ref, version, actor=acting_user(trust, as_))
     lines = table.to_pylist() if limit == 0 else table.slice(0, limit).to_pylist()
     if not lines:
         console.print("No rows were quarantined.")

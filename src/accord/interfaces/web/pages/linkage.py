@@ -160,7 +160,8 @@ def _pair_context(
 ) -> dict[str, object]:
     for text in (a, b):
         parse_record(text)  # a clear message for a malformed reference
-    found = trust.linkage.explain(agreement.id, a, b, actor=user)
+    pair = trust.linkage.review_pair(agreement.id, a, b, actor=user)
+    found = pair.explanation
     rows = found.rows
     prior = rows[0] if rows and rows[0].comparison == "Prior" else None
     steps = [r for r in rows if r is not prior]
@@ -172,14 +173,6 @@ def _pair_context(
             for r in steps
             if not (r.term_frequency_adjustment and not r.weight)
         ],
-    )
-    decided = next(
-        (
-            i
-            for i in trust.linkage.review_queue(agreement.id, include_decided=True, actor=user)
-            if {i.record_a, i.record_b} == {a, b}
-        ),
-        None,
     )
     return {
         "title": "Review a pair",
@@ -193,7 +186,7 @@ def _pair_context(
         "adjustments": [r for r in steps if r.term_frequency_adjustment and r.weight],
         "prior": prior,
         "waterfall": waterfall,
-        "item": decided,
+        "item": pair.item,
     }
 
 
