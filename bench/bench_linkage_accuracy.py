@@ -285,21 +285,38 @@ def main() -> None:
     parser.add_argument("--skip-fsm", action="store_true")
     parser.add_argument("--skip-febrl", action="store_true")
     parser.add_argument(
+        "--accord-only", action="store_true", help="leave out the two baselines (faster)"
+    )
+    parser.add_argument(
+        "--populations",
+        type=Path,
+        default=None,
+        help="keep generated populations in this folder and reuse them on later runs",
+    )
+    parser.add_argument(
         "--all-pupils-seeds", type=int, default=1, help="link all Camden pupils for this many seeds"
     )
     args = parser.parse_args()
     if not args.skip_febrl:
-        febrl()
+        febrl(baselines=not args.accord_only)
     if not args.skip_fsm:
-        fsm([int(s) for s in args.seeds.split(",")], args.people, args.all_pupils_seeds)
+        fsm(
+            [int(s) for s in args.seeds.split(",")],
+            args.people,
+            args.all_pupils_seeds,
+            baselines=not args.accord_only,
+            populations=args.populations,
+        )
 
 
-def febrl() -> None:
+def febrl(baselines: bool = True) -> None:
     ta, tb = febrl_tables()
     truth = febrl_truth(ta, tb)
-    for name, runner in (("accord", lambda: accord_febrl(ta, tb)),
-                         ("splink documented settings", lambda: splink_documented_febrl(ta, tb)),
-                         ("recordlinkage (ECM)", recordlinkage_febrl)):  # fmt: skip
+    runners = [("accord", lambda: accord_febrl(ta, tb))]
+    if baselines:
+        runners += [("splink documented settings", lambda: splink_documented_febrl(ta, tb)),
+                    ("recordlinkage (ECM)", recordlinkage_febrl)]  # fmt: skip
+    for name, runner in runners:
         predicted, elapsed = runner()
         p, r, tp, fp, fn = precision_recall(predicted, truth)
         print(
@@ -362,14 +379,30 @@ def show_febrl_misses(missed: list[tuple[str, str]], ta: pa.Table, tb: pa.Table)
             print("    " + " | ".join(f"{a[f]}/{b[f]}" for f in fields))
 
 
-def fsm(seeds: list[int], people: int, all_pupils_seeds: int) -> None:
+def population(people: int, seed: int, folder: Path, keep: Path | None) -> Path:
+    """A generated population: in ``folder`` (temporary), or kept under ``keep`` and reused."""
     from accord.synth import generate_population
 
+    root = folder if keep is None else keep / f"{people}-{seed}-medium"
+    done = root / ".complete"
+    if not done.exists():
+        generate_population(people, seed, root, errors="medium")
+        done.touch()
+    return root
+
+
+def fsm(
+    seeds: list[int],
+    people: int,
+    all_pupils_seeds: int,
+    *,
+    baselines: bool = True,
+    populations: Path | None = None,
+) -> None:
     totals: dict[tuple[str, str], list[int]] = {}
     for n, seed in enumerate(seeds):
         with tempfile.TemporaryDirectory() as folder:
-            root = Path(folder)
-            generate_population(people, seed, root, errors="medium")
+            root = population(people, seed, Path(folder), populations)
             links = [("FSM story (agreement row scope)", True)]
             if n < all_pupils_seeds:
                 links.append(("all Camden pupils", False))
@@ -383,8 +416,9 @@ def fsm(seeds: list[int], people: int, all_pupils_seeds: int) -> None:
                 )
                 predicted, elapsed, threshold = accord_fsm(sources)
                 runs = [("accord", predicted, elapsed, f" threshold {threshold:.3f}")]
-                for name, runner in (("splink documented settings", splink_documented_fsm),
-                                     ("recordlinkage (ECM)", recordlinkage_fsm)):  # fmt: skip
+                others = (("splink documented settings", splink_documented_fsm),
+                          ("recordlinkage (ECM)", recordlinkage_fsm))  # fmt: skip
+                for name, runner in others if baselines else ():
                     predicted, elapsed = runner(sources)
                     runs.append((name, predicted, elapsed, ""))
                 for name, predicted, elapsed, extra in runs:

@@ -235,3 +235,19 @@ def test_person_keys_can_be_found_from_a_citizens_identifiers(
         AGREEMENT,
     )
     assert _keys(linked)[(REFS[0], row["pupil_id"])] in found
+
+
+def test_household_evidence_of_the_run_is_a_line_of_its_explanation(linked: Trust) -> None:
+    explained = [
+        linked.linkage.explain(AGREEMENT, i.record_a, i.record_b)
+        for i in linked.linkage.review_queue(AGREEMENT)
+    ]
+    lines = [
+        row
+        for found in explained
+        for row in found.rows
+        if row.comparison.startswith("household at address (")
+    ]
+    assert lines, "no queued pair at two places carried household evidence"
+    for found in explained:
+        assert abs(sum(row.weight for row in found.rows) - found.match_weight) < 0.01

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from accord.catalogue.contract import Role
 from accord.errors import InvalidInput
-from accord.linkage import blocking, exclusive, household
+from accord.linkage import absence, blocking, exclusive, household
 from accord.linkage.backends import make_db_api, to_arrow
 from accord.linkage.clustering import Clusters, NodeRef, cluster
 from accord.linkage.compact import CompactIds, compact_ids
@@ -281,7 +281,13 @@ def link(
         "rules": [r.name for r in kept],
     }
     scoring_model = model_for_dialect(scoring_model, "duckdb")
+    scored = pairs
     pairs, _ = household.associate(pairs, [p.table for p in prepared.values()], scoring_model)
+    # Whether each record's household is still at its address in the other source
+    # (absence.py), measured on this run's data; pairs scored again above are left alone.
+    pairs, absence_weights = absence.apply(
+        pairs, [p.table for p in prepared.values()], unchanged_from=scored
+    )
     timings["association"] = time.perf_counter() - clock  # part of "associate"
     pairs = exclusive.share(pairs, [s.ref for s in sources if not s.may_hold_duplicates])
     pairs = pairs.filter(pc.greater_equal(pairs.column("match_probability"), config.review_floor))
@@ -313,6 +319,7 @@ def link(
         "link_threshold": config.link_threshold,
         "review_floor": config.review_floor,
         "household_weights": household_weights,
+        "absence_weights": absence_weights,
     }
     # Saved in DuckDB's dialect whatever trained it: explanations and incremental matching
     # score single pairs on DuckDB.

@@ -129,6 +129,41 @@ def explanation_from_waterfall(data: list[dict[str, Any]]) -> Explanation:
     return Explanation(rows, round(final_weight or total, 3), final_probability)
 
 
+def with_evidence(
+    explanation: Explanation,
+    lines: list[tuple[str, str, float]],
+    name: str = "household at address",
+) -> Explanation:
+    """``explanation`` with evidence measured outside the comparisons added as its own lines
+    (``(whose record, level, bits)``, e.g. from ``absence.evidence``), and the score with it.
+
+    Examples:
+        >>> e = Explanation([ExplanationRow("given_name", "exact", "a", "a", 3.0, 3.0)], 3.0, 0.889)
+        >>> e = with_evidence(e, [("camden/pupils", "family not at this address", 1.0)])
+        >>> e.rows[-1].comparison, e.match_weight, round(e.match_probability, 3)
+        ('household at address (camden/pupils)', 4.0, 0.941)
+    """
+    total = explanation.rows[-1].cumulative if explanation.rows else 0.0
+    weight = explanation.match_weight
+    for who, level, bits in lines:
+        total += bits
+        weight += bits
+        explanation.rows.append(
+            ExplanationRow(
+                comparison=f"{name} ({who})",
+                level=level,
+                value_left="",
+                value_right="",
+                weight=round(bits, 3),
+                cumulative=round(total, 3),
+            )
+        )
+    if lines:
+        explanation.match_weight = round(weight, 3)
+        explanation.match_probability = 1 / (1 + 2 ** (-weight))
+    return explanation
+
+
 def _fmt(value: Any) -> str:
     if value is None:
         return ""

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from accord.catalogue.contract import Contract, Role
 from accord.core.store.base import utcnow
 from accord.errors import InvalidInput, NotFound
-from accord.linkage import blocking
+from accord.linkage import absence, blocking
 from accord.linkage.clustering import cluster
 from accord.linkage.engine import LinkConfig, LinkResult, link
 from accord.linkage.events import (
@@ -47,6 +47,7 @@ from accord.linkage.explain import (
     explanation_from_waterfall,
     identifier_share,
     read_record,
+    with_evidence,
 )
 from accord.linkage.incremental import IncrementalMatcher, Match
 from accord.linkage.keys import KeyAssignment, as_previous, assign_keys
@@ -823,6 +824,11 @@ class Linkage:
             rows.append(found)
             keys.append((dataset, key))
         explanation = explanation_from_waterfall(scorer.waterfall(rows[0], rows[1]))
+        # Evidence the run measured beside the comparisons (absence.py) has lines of its own.
+        lines = absence.evidence(
+            scorer.accord.get("absence_weights", {}), rows[0], rows[1], prepared
+        )
+        explanation = with_evidence(explanation, lines)
         shares = self._shares(agreement_id, run.agreement_version)
         explanation.records = [self._shared_record(ref, key, shares) for ref, key in keys]
         return explanation

@@ -1,0 +1,330 @@
+"""Absence is evidence: is a record's household still where the record says it lives?
+
+Children live with their families, and families move together. A pupil's candidate in the
+residents register at *another* address is a different person far more often when the pupil's
+own family — people of the pupil's family name — is on the register at the pupil's address: the
+family is still there, so the pupil most likely is too (or is not on the register at all), and
+the namesake across the borough is someone else. When the register covers the pupil's area
+(postcode sector) but holds nobody of the family at the pupil's address, the family has gone
+(or was never recorded there), and a candidate at another address is more likely the pupil
+who moved.
+
+For a candidate pair (a record ``x`` of one source, a record ``y`` of another) at two different
+places, the evidence about ``x`` is read in ``y``'s source (and, the other way round, the
+evidence about ``y`` in ``x``'s source):
+
+- *family at this address*: ``y``'s source holds a record of ``x``'s family name at ``x``'s
+  UPRN or address;
+- *family not at this address*: it holds none, but it holds someone in ``x``'s postcode
+  sector (the area is covered, so the absence says something);
+- otherwise nothing is known (no family name or address, or an area the other source does
+  not cover) and the pair is left as it is. Pairs at one place are left as they
+  are too: there the candidate is itself the household's record.
+
+The weight of each state is measured on the data, as the household guard measures its own:
+``m`` among the links the model is sure of on its own evidence (probability at least 0.99 and
+the best link of both records) between two different places, ``u`` among random pairs (every
+record with a known state is equally likely in a random pair, and a random pair is almost
+never at one place), and ``weight = log2(m / u)``. ``m`` is smoothed towards ``u`` by a few
+pseudo-links, so with few sure links between places the weights stay near zero. The measured
+weights are saved with the model and each appears as its own line when a pair is explained.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+SURE = 0.99  # links sure enough on their own evidence to measure m on
+PSEUDO_LINKS = 10.0  # pseudo-links pulling a small measurement of m towards u (no evidence)
+PRESENT = "family at this address"
+ABSENT = "family not at this address"
+NAME = "household at address"  # the explanation line's comparison name
+PLACE_KEYS = ("uprn", "address")
+AREA = "postcode_sector"  # the other source covers a record's area when it holds someone there
+
+
+@dataclass
+class Direction:
+    """Counts of one direction: evidence about records of ``source`` read in ``other``."""
+
+    source: str
+    other: str
+    links: dict[str, int] = field(default_factory=lambda: {PRESENT: 0, ABSENT: 0})
+    records: dict[str, int] = field(default_factory=lambda: {PRESENT: 0, ABSENT: 0})
+
+    def weights(self) -> dict[str, float]:
+        """{state: log2(m / u)}; no weight without a measurement of u.
+
+        Examples:
+            >>> d = Direction("a", "b", {PRESENT: 2, ABSENT: 38}, {PRESENT: 800, ABSENT: 200})
+            >>> w = d.weights()
+            >>> w[PRESENT] < -1.5 < 0 < 1.5 < w[ABSENT]
+            True
+            >>> Direction("a", "b").weights()
+            {}
+        """
+        total = sum(self.records.values())
+        if total == 0 or min(self.records.values()) == 0:
+            return {}
+        links = sum(self.links.values())
+        result = {}
+        for state in (PRESENT, ABSENT):
+            u = self.records[state] / total
+            m = (self.links[state] + PSEUDO_LINKS * u) / (links + PSEUDO_LINKS)
+            result[state] = math.log2(m / u)
+        return result
+
+
+def _columns(tables: Sequence[pa.Table]) -> list[str]:
+    present = set().union(*(t.column_names for t in tables)) if tables else set()
+    return [c for c in PLACE_KEYS if c in present]
+
+
+def _states_sql(keys: list[str]) -> str:
+    """Per record and other source: the state of its household there.
+
+    Equi-joins only (a family name with one place key at a time, the area), against the
+    distinct values of the other source: joining on the family name alone would pair every two
+    Smiths of a million-record register.
+    """
+    any_place = " OR ".join(f"x.{k} IS NOT NULL" for k in keys)
+    present = "\n          UNION\n".join(
+        f"""          SELECT x.source_dataset, x.unique_id, y.source_dataset AS other
+          FROM __r x JOIN (SELECT DISTINCT source_dataset, family_name, {k} FROM __r) y
+            ON y.family_name = x.family_name AND y.{k} = x.{k}
+           AND y.source_dataset <> x.source_dataset"""
+        for k in keys
+    )
+    return f"""
+        WITH sources AS (SELECT DISTINCT source_dataset AS other FROM __r),
+        known AS (
+          SELECT x.source_dataset, x.unique_id, s.other
+          FROM __r x JOIN sources s ON s.other <> x.source_dataset
+          WHERE x.family_name IS NOT NULL AND ({any_place})
+        ),
+        present AS (
+{present}
+        ),
+        covered AS (
+          SELECT x.source_dataset, x.unique_id, y.source_dataset AS other
+          FROM __r x JOIN (SELECT DISTINCT source_dataset, {AREA} FROM __r) y
+            ON y.{AREA} = x.{AREA} AND y.source_dataset <> x.source_dataset
+        )
+        SELECT k.source_dataset, k.unique_id, k.other,
+          CASE WHEN p.unique_id IS NOT NULL THEN '{PRESENT}'
+               WHEN c.unique_id IS NOT NULL THEN '{ABSENT}' END AS state
+        FROM known k
+        LEFT JOIN present p USING (source_dataset, unique_id, other)
+        LEFT JOIN covered c USING (source_dataset, unique_id, other)
+    """
+
+
+def _register(con: duckdb.DuckDBPyConnection, tables: Sequence[pa.Table], keys: list[str]) -> None:
+    wanted = ["source_dataset", "unique_id", "family_name", AREA, *keys]
+    parts = [
+        t.select([c for c in wanted if c in t.column_names])
+        for t in tables
+        if {"family_name", AREA} <= set(t.column_names)
+    ]
+    records = pa.concat_tables(parts, promote_options="default")
+    con.register("__r", records)
+    con.execute(f"CREATE TEMP TABLE states AS {_states_sql(keys)}")
+    con.execute("DELETE FROM states WHERE state IS NULL")
+
+
+def apply(
+    pairs: pa.Table,
+    tables: Sequence[pa.Table],
+    *,
+    unchanged_from: pa.Table | None = None,
+) -> tuple[pa.Table, dict[str, dict[str, float]]]:
+    """``pairs`` (PAIR_COLUMNS) with the household-at-address evidence added where it applies.
+
+    ``tables`` are the prepared sources. Pairs whose score differs from ``unchanged_from`` (the
+    same pairs before associative matching scored some again as one household that moved) are
+    left as they are: their move is already evidenced. Returns the pairs and the measured
+    weights, ``{"<source> in <other>": {state: bits}}``.
+    """
+    keys = _columns(tables)
+    if not keys or pairs.num_rows == 0 or len(tables) < 2:
+        return pairs, {}
+    if not any({"family_name", AREA} <= set(t.column_names) for t in tables):
+        return pairs, {}
+    con = duckdb.connect()
+    try:
+        _register(con, tables, keys)
+        con.register("pairs", pairs)
+        places = pa.concat_tables(
+            [t.select(["source_dataset", "unique_id", *[k for k in keys if k in t.column_names]])
+             for t in tables],
+            promote_options="default",
+        )  # fmt: skip
+        con.register("__places", places)
+        apart = " AND ".join(
+            f"(pl.{k} IS NULL OR pr.{k} IS NULL OR pl.{k} <> pr.{k})" for k in keys
+        )
+        con.execute(
+            f"""
+            CREATE TEMP TABLE cand AS
+            SELECT p.*, row_number() OVER () AS __n, ({apart}) AS __apart
+            FROM pairs p
+            JOIN __places pl ON pl.source_dataset = p.source_dataset_l
+                            AND pl.unique_id = p.unique_id_l
+            JOIN __places pr ON pr.source_dataset = p.source_dataset_r
+                            AND pr.unique_id = p.unique_id_r
+            WHERE p.source_dataset_l <> p.source_dataset_r
+            """
+        )
+        directions = _measure(con)
+        weights = {f"{d.source} in {d.other}": d.weights() for d in directions}
+        rows = [
+            (d.source, d.other, state, w) for d in directions for state, w in d.weights().items()
+        ]
+        if not rows:
+            return pairs, weights
+        con.register(
+            "__w",
+            pa.table(
+                {
+                    "source": [r[0] for r in rows],
+                    "other": [r[1] for r in rows],
+                    "state": [r[2] for r in rows],
+                    "w": [r[3] for r in rows],
+                }
+            ),
+        )
+        changed = "FALSE"
+        if unchanged_from is not None:
+            con.register("__before", unchanged_from)
+            con.execute(
+                """
+                CREATE TEMP TABLE moved AS
+                SELECT c.__n FROM cand c JOIN __before b
+                  USING (source_dataset_l, unique_id_l, source_dataset_r, unique_id_r)
+                WHERE b.match_weight IS DISTINCT FROM c.match_weight
+                """
+            )
+            changed = "c.__n IN (SELECT __n FROM moved)"
+        result = con.sql(
+            f"""
+            WITH e AS (
+              SELECT c.__n, coalesce(wl.w, 0) + coalesce(wr.w, 0) AS __e
+              FROM cand c
+              LEFT JOIN states sl ON sl.source_dataset = c.source_dataset_l
+                   AND sl.unique_id = c.unique_id_l AND sl.other = c.source_dataset_r
+              LEFT JOIN __w wl ON wl.source = sl.source_dataset AND wl.other = sl.other
+                   AND wl.state = sl.state
+              LEFT JOIN states sr ON sr.source_dataset = c.source_dataset_r
+                   AND sr.unique_id = c.unique_id_r AND sr.other = c.source_dataset_l
+              LEFT JOIN __w wr ON wr.source = sr.source_dataset AND wr.other = sr.other
+                   AND wr.state = sr.state
+              WHERE c.__apart AND NOT ({changed})
+            )
+            SELECT p.* REPLACE (
+                p.match_weight + coalesce(e.__e, 0) AS match_weight,
+                CASE WHEN e.__e IS NULL OR e.__e = 0 THEN p.match_probability
+                     ELSE 1 / (1 + pow(2, -(p.match_weight + e.__e))) END
+                  AS match_probability)
+            FROM (SELECT * FROM pairs) p
+            LEFT JOIN cand c
+              USING (source_dataset_l, unique_id_l, source_dataset_r, unique_id_r)
+            LEFT JOIN e ON e.__n = c.__n
+            """
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return result.select(pairs.column_names).cast(pairs.schema), weights
+
+
+def _measure(con: duckdb.DuckDBPyConnection) -> list[Direction]:
+    """m among sure best links between two places, u among records with a known state."""
+    found: dict[tuple[str, str], Direction] = {}
+    for source, other, state, n in con.execute(
+        "SELECT source_dataset, other, state, count(*) FROM states GROUP BY ALL"
+    ).fetchall():
+        found.setdefault((source, other), Direction(source, other)).records[state] = n
+    sure = f"""
+        WITH s AS (
+          SELECT * FROM cand WHERE match_probability >= {SURE}
+          QUALIFY match_probability = max(match_probability) OVER (
+                    PARTITION BY source_dataset_l, unique_id_l, source_dataset_r)
+              AND match_probability = max(match_probability) OVER (
+                    PARTITION BY source_dataset_r, unique_id_r, source_dataset_l)
+        )
+        SELECT st.source_dataset, st.other, st.state, count(*)
+        FROM s JOIN states st
+          ON (st.source_dataset = s.source_dataset_l AND st.unique_id = s.unique_id_l
+              AND st.other = s.source_dataset_r)
+          OR (st.source_dataset = s.source_dataset_r AND st.unique_id = s.unique_id_r
+              AND st.other = s.source_dataset_l)
+        WHERE s.__apart
+        GROUP BY ALL
+    """
+    for source, other, state, n in con.execute(sure).fetchall():
+        found.setdefault((source, other), Direction(source, other)).links[state] = n
+    return sorted(found.values(), key=lambda d: (d.source, d.other))
+
+
+def state_of(record: pa.Table, other: pa.Table, other_ref: str) -> str | None:
+    """The state of ``record``'s household (one prepared row) in ``other`` (prepared rows of
+    the source ``other_ref``), as ``apply`` finds it; None when nothing is known."""
+    keys = [k for k in PLACE_KEYS if k in record.column_names and k in other.column_names]
+    row = record.to_pylist()[0]
+    if not keys or not row.get("family_name"):
+        return None
+    if all(row.get(k) is None for k in keys):
+        return None
+    con = duckdb.connect()
+    try:
+        con.register("o", other)
+        same = " OR ".join(f"{k} = ${k}" for k in keys)
+        params: dict[str, Any] = {k: row.get(k) for k in keys}
+        params.update(f=row["family_name"], ref=other_ref)
+        hit = con.execute(
+            f"SELECT count(*) FROM o WHERE source_dataset = $ref AND family_name = $f AND ({same})",
+            params,
+        ).fetchone()
+        if hit and hit[0]:
+            return PRESENT
+        if not row.get(AREA):
+            return None
+        covered = con.execute(
+            f"SELECT count(*) FROM o WHERE source_dataset = $ref AND {AREA} = $area",
+            {"ref": other_ref, "area": row[AREA]},
+        ).fetchone()
+        return ABSENT if covered and covered[0] else None
+    finally:
+        con.close()
+
+
+def evidence(
+    weights: dict[str, dict[str, float]],
+    left: pa.Table,
+    right: pa.Table,
+    records: pa.Table,
+) -> list[tuple[str, str, float]]:
+    """The evidence lines of one pair for an explanation: ``(whose household, state, bits)``.
+
+    ``left`` and ``right`` are the two prepared rows, ``records`` all prepared rows of the run
+    and ``weights`` those ``apply`` measured (saved with the model). Empty when the two
+    records are at one place or nothing is known.
+    """
+    keys = [k for k in PLACE_KEYS if k in left.column_names and k in right.column_names]
+    a, b = left.to_pylist()[0], right.to_pylist()[0]
+    if not weights or a["source_dataset"] == b["source_dataset"]:
+        return []
+    if any(a.get(k) is not None and a.get(k) == b.get(k) for k in keys):
+        return []
+    lines = []
+    for x, y, row in ((a, b, left), (b, a, right)):
+        key = f"{x['source_dataset']} in {y['source_dataset']}"
+        state = state_of(row, records, y["source_dataset"])
+        if state is not None and state in weights.get(key, {}):
+            lines.append((x["source_dataset"], state, weights[key][state]))
+    return lines
