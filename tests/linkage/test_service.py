@@ -238,10 +238,8 @@ def test_person_keys_can_be_found_from_a_citizens_identifiers(
 
 
 def test_household_evidence_of_the_run_is_a_line_of_its_explanation(linked: Trust) -> None:
-    explained = [
-        linked.linkage.explain(AGREEMENT, i.record_a, i.record_b)
-        for i in linked.linkage.review_queue(AGREEMENT)
-    ]
+    queued = linked.linkage.review_queue(AGREEMENT)
+    explained = [linked.linkage.explain(AGREEMENT, i.record_a, i.record_b) for i in queued]
     lines = [
         row
         for found in explained
@@ -251,3 +249,6 @@ def test_household_evidence_of_the_run_is_a_line_of_its_explanation(linked: Trus
     assert lines, "no queued pair at two places carried household evidence"
     for found in explained:
         assert abs(sum(row.weight for row in found.rows) - found.match_weight) < 0.01
+    # The explanation ends at the probability the run gave the pair, the one the queue shows.
+    for item, found in zip(queued, explained, strict=True):
+        assert found.match_probability == pytest.approx(item.match_probability, abs=1e-3)

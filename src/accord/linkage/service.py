@@ -829,6 +829,17 @@ class Linkage:
             scorer.accord.get("absence_weights", {}), rows[0], rows[1], prepared
         )
         explanation = with_evidence(explanation, lines)
+        # The run's own score of the pair also counts the steps after Splink's (associative
+        # matching, candidates that exclude each other): their sum is a line of its own, so
+        # the explanation ends at the probability the queue and the clusters used.
+        final = _run_weight(self.trust.home / run.path / "pairs.parquet", *keys)
+        if final is not None and abs(final - explanation.match_weight) >= 0.001:
+            step = (
+                "this run",
+                "household moves, competing candidates",
+                final - explanation.match_weight,
+            )
+            explanation = with_evidence(explanation, [step], name="after scoring")
         shares = self._shares(agreement_id, run.agreement_version)
         explanation.records = [self._shared_record(ref, key, shares) for ref, key in keys]
         return explanation
@@ -1103,3 +1114,21 @@ def _review(row: ReviewRow) -> ReviewItem:
         reviewer=row.reviewer,
         decided_at=row.decided_at,
     )
+
+
+def _run_weight(path: Path, a: tuple[str, str], b: tuple[str, str]) -> float | None:
+    """The match weight the run gave the pair of records ``a`` and ``b`` (dataset, key), in
+    either order, or None if it kept no score for them (below the review floor)."""
+    if not path.exists():
+        return None
+
+    def one_way(x: tuple[str, str], y: tuple[str, str]) -> list[tuple[str, str, str]]:
+        return [
+            ("source_dataset_l", "=", x[0]),
+            ("unique_id_l", "=", x[1]),
+            ("source_dataset_r", "=", y[0]),
+            ("unique_id_r", "=", y[1]),
+        ]
+
+    found = pq.read_table(path, columns=["match_weight"], filters=[one_way(a, b), one_way(b, a)])
+    return float(found.column("match_weight")[0].as_py()) if found.num_rows else None
