@@ -134,6 +134,7 @@ def test_a_member_not_party_to_the_agreement_may_not_review(linked: Trust) -> No
         lambda: linked.linkage.decide(AGREEMENT, a, b, True, actor=hackney),
         lambda: linked.linkage.status(AGREEMENT, actor=hackney),
         lambda: linked.linkage.weights(AGREEMENT, actor=hackney),
+        lambda: linked.linkage.page(AGREEMENT, actor=hackney),
     ):
         with pytest.raises(PermissionDenied) as refused:
             attempt()
@@ -146,6 +147,9 @@ def test_an_analyst_of_a_party_sees_the_status_but_not_the_records(linked: Trust
     ana = linked.catalogue.get_user("analyst@islington.test")
     assert linked.linkage.status(AGREEMENT, actor=ana).run is not None
     assert linked.linkage.weights(AGREEMENT, actor=ana) is not None
+    shown = linked.linkage.page(AGREEMENT, actor=ana)
+    assert shown.status.review_open > 0 and shown.weights is not None
+    assert (shown.reviewer, shown.queue) == (False, [])
     a, b = _pair(linked)
     with pytest.raises(PermissionDenied, match="linkage review shows people's identifiers"):
         linked.linkage.explain(AGREEMENT, a, b, actor=ana)
@@ -163,6 +167,16 @@ def test_a_data_owner_may_not_link_datasets_the_agreement_does_not_name(linked: 
     with pytest.raises(PermissionDenied, match=r"link datasets other than those .* admin role"):
         linked.linkage.run(AGREEMENT, datasets=[PUPILS, RESIDENTS], actor=owner)
     assert linked.linkage.status(AGREEMENT).run.number == 1
+
+
+def test_a_reviewer_sees_the_queue_one_slice_at_a_time(linked: Trust) -> None:
+    owner = linked.catalogue.get_user("owner@camden.test")
+    queue = linked.linkage.review_queue(AGREEMENT, actor=owner)
+    assert len(queue) > 3
+    first = linked.linkage.page(AGREEMENT, actor=owner, limit=2)
+    rest = linked.linkage.page(AGREEMENT, actor=owner, offset=2, limit=len(queue))
+    assert first.reviewer and first.status.review_open == len(queue)
+    assert first.queue + rest.queue == queue
 
 
 def test_a_reviewers_decision_is_recorded_as_theirs(linked: Trust) -> None:

@@ -101,3 +101,27 @@ def test_the_linkage_list_shows_only_agreements_ones_member_is_party_to(
     response = page.goto(f"{url}/agreements/{AGREEMENT}/linkage")
     assert response.status == 403
     assert "hackney" in page.locator("main").inner_text()
+
+
+def test_the_queue_pages_show_every_open_pair_once_in_order(
+    page, live_linked: tuple[str, LinkedTemplate]
+) -> None:
+    url, world = live_linked
+    sign_in(page, url, world.people.camden_owner)
+    base = f"{url}/agreements/{AGREEMENT}/linkage"
+    page.goto(base)
+    total = int(page.locator("#review-counts").inner_text().split()[0])
+    seen: list[str] = []
+    number = 1
+    while len(seen) < total and number <= total:
+        page.goto(f"{base}?page={number}")
+        seen += [
+            r.locator("td").nth(0).inner_text() + " " + r.locator("td").nth(1).inner_text()
+            for r in page.locator("#review-queue tbody tr").all()
+        ]
+        number += 1
+    assert len(seen) == total == len(set(seen))
+    # A page past the end (pairs decided meanwhile) shows the last page, not an empty one.
+    page.goto(f"{base}?page={number + 5}")
+    last = page.locator("#review-queue tbody tr").all()
+    assert last and last[-1].locator("td").nth(0).inner_text() in seen[-1]

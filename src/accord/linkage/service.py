@@ -89,6 +89,16 @@ class PairReview:
     item: ReviewItem | None  # its place in the review queue (open or decided); None if never queued
 
 
+@dataclass
+class LinkagePage:
+    """An agreement's linkage as its page shows it (``trust.linkage.page``)."""
+
+    status: LinkStatus
+    reviewer: bool  # whether the actor may run, review and decide (the page offers only that)
+    queue: list[ReviewItem]  # the requested slice of the open pairs, most likely first
+    weights: WeightHistogram | None  # the last full run's match weights; None before a run
+
+
 class Linkage:
     """Linkage of one trust: runs, person keys, review, explanations, incremental matching."""
 
@@ -123,12 +133,6 @@ class Linkage:
         controllers, recipients = self._parties(actor, agreement_id, unlisted=unlisted)
         see_linkage(actor, agreement_id, controllers, recipients)
         review_linkage(actor, agreement_id, controllers, action)
-
-    def may_review(self, agreement_id: str, *, actor: User) -> bool:
-        """Whether ``actor`` may run the agreement's linkage, see its review queue and the
-        records of a pair, and decide pairs (for a page to offer only what works)."""
-        controllers, _ = self._parties(actor, agreement_id)
-        return may_review_linkage(actor, controllers)
 
     def overview(self, *, actor: User) -> list[tuple[AgreementStatus, LinkStatus]]:
         """The agreements permitting linkage that ``actor`` may see, each with its linkage
@@ -549,17 +553,48 @@ class Linkage:
                 (accepted if row.status == "accepted" else rejected).append(pair)
         return accepted, rejected
 
+    def page(
+        self, agreement_id: str, *, actor: User, offset: int = 0, limit: int = 25, bins: int = 30
+    ) -> LinkagePage:
+        """Status, match-weight histogram and, for a reviewer, ``limit`` open pairs from
+        ``offset``: what an agreement's linkage page shows, with one permission check and only
+        the slice of the queue it shows read. For anyone acting for a party, or an admin.
+
+        Examples:
+            >>> shown = trust.linkage.page("fsm-2026", actor=owner, offset=25)  # doctest: +SKIP
+            >>> shown.reviewer, len(shown.queue), shown.status.review_open  # doctest: +SKIP
+            (True, 25, 72)
+        """
+        controllers, recipients = self._parties(actor, agreement_id)
+        see_linkage(actor, agreement_id, controllers, recipients)
+        reviewer = may_review_linkage(actor, controllers)
+        queue = self._open_pairs(agreement_id, offset=offset, limit=limit) if reviewer else []
+        return LinkagePage(
+            self._status(agreement_id), reviewer, queue, self._weights(agreement_id, bins)
+        )
+
     def review_queue(
         self, agreement_id: str, *, include_decided: bool = False, actor: User | None = None
     ) -> list[ReviewItem]:
         """Pairs awaiting a reviewer (most likely matches first), or all with
         ``include_decided``. For a data owner of a controller or an admin (``actor``)."""
         self._require_review(self.trust.acting(actor), agreement_id, "see the review queue")
+        return self._open_pairs(agreement_id, include_decided=include_decided)
+
+    def _open_pairs(
+        self,
+        agreement_id: str,
+        *,
+        include_decided: bool = False,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[ReviewItem]:
         with self.trust.store.sessions() as session:
             query = select(ReviewRow).where(ReviewRow.agreement == agreement_id)
             if not include_decided:
                 query = query.where(ReviewRow.status == "open")
-            rows = session.scalars(query.order_by(ReviewRow.match_probability.desc(), ReviewRow.id))
+            query = query.order_by(ReviewRow.match_probability.desc(), ReviewRow.id)
+            rows = session.scalars(query.offset(max(offset, 0)).limit(limit))
             return [_review(r) for r in rows]
 
     def decide(
@@ -704,6 +739,9 @@ class Linkage:
             (612, 540, 72)
         """
         self._require_see(self.trust.acting(actor), agreement_id)
+        return self._weights(agreement_id, bins)
+
+    def _weights(self, agreement_id: str, bins: int) -> WeightHistogram | None:
         if bins < 1:
             raise InvalidInput(f"A histogram needs at least one bin, not {bins}")
         try:

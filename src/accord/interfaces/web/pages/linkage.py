@@ -23,6 +23,7 @@ from accord.interfaces.web import charts
 from accord.interfaces.web.session import WebUser, check_csrf
 from accord.interfaces.web.templating import render
 from accord.linkage.records import LinkStatus, parse_record
+from accord.linkage.weights import WeightHistogram
 from accord.trust import Trust
 
 router = APIRouter()
@@ -66,8 +67,7 @@ class WeightSummary:
     floor_weight: float
 
 
-def _weights(trust: Trust, user: User, status: LinkStatus) -> WeightSummary | None:
-    found = trust.linkage.weights(status.agreement, actor=user)
+def _weights(found: WeightHistogram | None, status: LinkStatus) -> WeightSummary | None:
     if found is None:
         return None
     chart = charts.histogram(
@@ -97,12 +97,16 @@ def linkage_page(
     request: Request, agreement_id: str, trust: TrustDep, user: WebUser, page: int = 1
 ) -> Response:
     agreement = _agreement(trust, agreement_id)
-    status = trust.linkage.status(agreement_id, actor=user)
-    reviewer = trust.linkage.may_review(agreement_id, actor=user)
-    open_pairs = trust.linkage.review_queue(agreement_id, actor=user) if reviewer else []
-    pages = max(1, math.ceil(len(open_pairs) / PER_PAGE))
-    page = min(max(page, 1), pages)
-    shown = open_pairs[(page - 1) * PER_PAGE : page * PER_PAGE]
+    shown = trust.linkage.page(
+        agreement_id, actor=user, offset=(max(page, 1) - 1) * PER_PAGE, limit=PER_PAGE
+    )
+    status, reviewer = shown.status, shown.reviewer
+    pages = max(1, math.ceil(status.review_open / PER_PAGE)) if reviewer else 1
+    if page > pages or page < 1:  # past the end (pairs decided meanwhile): the last page
+        page = min(max(page, 1), pages)
+        shown = trust.linkage.page(
+            agreement_id, actor=user, offset=(page - 1) * PER_PAGE, limit=PER_PAGE
+        )
     pagination = None
     if reviewer and pages > 1:
         base = f"/agreements/{agreement_id}/linkage?page="
@@ -121,9 +125,9 @@ def linkage_page(
             "title": f"Linkage: {agreement.title}",
             "agreement": agreement,
             "status": status,
-            "weights": _weights(trust, user, status),
+            "weights": _weights(shown.weights, status),
             "reviewer": reviewer,
-            "queue": shown,
+            "queue": shown.queue,
             "queue_start": (page - 1) * PER_PAGE,
             "pagination": pagination,
             "pair_href": lambda item: _pair_href(agreement_id, item.record_a, item.record_b),
