@@ -67,27 +67,44 @@ def sources_of(root: Path, args: argparse.Namespace) -> tuple[list[LinkSource], 
     return [left] + [synth_source(root, r) for r in args.right.split(",")], held
 
 
-def say(start: float) -> Any:
-    # Progress goes to stderr: the parent reads the result from stdout.
-    return lambda message: print(
-        f"  {time.perf_counter() - start:7.1f}s {message}", file=sys.stderr, flush=True
-    )
+class Steps:
+    """Progress with wall and CPU time since the start; each message starts a step."""
+
+    def __init__(self) -> None:
+        self.start, self.cpu0 = time.perf_counter(), cpu()
+        self.marks: list[tuple[str, float, float]] = []
+
+    def __call__(self, message: str) -> None:
+        wall, used = time.perf_counter() - self.start, cpu() - self.cpu0
+        self.marks.append((message, wall, used))
+        # Progress goes to stderr: the parent reads the result from stdout.
+        print(f"  {wall:7.1f}s {used:7.1f}s CPU  {message}", file=sys.stderr, flush=True)
+
+    def table(self) -> list[dict[str, Any]]:
+        """Each step's wall and CPU seconds (a step runs from its message to the next)."""
+        return [
+            {"step": m, "wall": round(w2 - w, 2), "cpu": round(c2 - c, 2)}
+            for (m, w, c), (_, w2, c2) in zip(self.marks, self.marks[1:])
+        ]
 
 
 def run_accord(root: Path, args: argparse.Namespace) -> dict[str, Any]:
     sources, held = sources_of(root, args)
     records = {s.ref: s.read().num_rows for s in sources}
-    start, cpu0 = time.perf_counter(), cpu()
+    steps = Steps()
+    start, cpu0 = steps.start, steps.cpu0
     config = LinkConfig(
         threads=args.threads,
         memory_limit=args.memory_limit,
         max_comparisons_per_record=args.budget,
     )
-    result = link(sources, config=config, progress=say(start))
+    result = link(sources, config=config, progress=steps)
+    steps("Person keys")
     clock = time.perf_counter()
     keys = assign_keys(result.clusters.table, None)
     result.timings["keys"] = time.perf_counter() - clock
     wall = time.perf_counter() - start
+    steps("end")
     out = {
         "records": records,
         "comparisons": result.comparisons_total(),
@@ -100,6 +117,7 @@ def run_accord(root: Path, args: argparse.Namespace) -> dict[str, Any]:
         "wall": wall,
         "cpu": cpu() - cpu0,
         "timings": result.timings,
+        "steps": steps.table(),
         "peak_mib": peak_mib(),
     }
     if held is not None:
@@ -120,7 +138,8 @@ def run_plain(root: Path, args: argparse.Namespace, accord: dict[str, Any]) -> d
     rules = [r for r in blocking.REGISTRY if r.name in accord["rules"]]
     settings = build_settings(roles, link_type_for(sources), encodings_of(sources, roles), rules)
     config = LinkConfig(threads=args.threads, memory_limit=args.memory_limit)
-    start, cpu0 = time.perf_counter(), cpu()
+    steps = Steps()
+    start, cpu0 = steps.start, steps.cpu0
     import duckdb
 
     con = duckdb.connect()  # the same engine settings as Accord's run (backends.make_db_api)
@@ -131,22 +150,26 @@ def run_plain(root: Path, args: argparse.Namespace, accord: dict[str, Any]) -> d
     db_api = DuckDBAPI(connection=con)
     frames = [db_api.register(t, dataset_display_name=f"t{i}") for i, t in enumerate(tables)]
     linker = Linker(frames, settings["creator"], log_level=None)
-    train(linker, roles, config, (), say(start))
+    train(linker, roles, config, (), steps)
+    steps("Scoring candidate pairs")
     clock = time.perf_counter()
     predictions = linker.inference.predict(
         threshold_match_probability=accord["review_floor"], warning_mode="never"
     )
     predict = time.perf_counter() - clock
+    steps("Clustering (connected components)")
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
         predictions, threshold_match_probability=accord["threshold"]
     )
     people = clusters.as_duckdbpyrelation().aggregate("count(DISTINCT cluster_id)").fetchall()[0][0]
     wall = time.perf_counter() - start
+    steps("end")
     return {
         "wall": wall,
         "cpu": cpu() - cpu0,
         "predict": predict,
         "people": people,
+        "steps": steps.table(),
         "peak_mib": peak_mib(),
     }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from accord.linkage.keys import as_previous, assign_keys
+from accord.linkage.keys import ALPHABET, as_previous, assign_keys, new_keys
 
 
 def _clusters(groups: list[list[str]]) -> pa.Table:
@@ -63,3 +63,29 @@ def test_a_retired_key_is_never_issued_again() -> None:
         make_key=lambda: next(issued),
     )
     assert _key(second.table, "9") == "PBBBBBBBBBBBB"
+
+
+def test_a_first_run_gives_each_cluster_one_fresh_key_in_order_of_appearance() -> None:
+    groups = [[str(10 * g + i) for i in range(g % 3 + 1)] for g in range(500)]
+    table = _clusters(groups)
+    # Records of one cluster far apart: a key belongs to the cluster, not to a run of rows.
+    table = table.take(list(range(0, table.num_rows, 2)) + list(range(1, table.num_rows, 2)))
+    first = assign_keys(table, None)
+    keys = first.table.column("person_key").to_pylist()
+    by_cluster: dict[int, set[str]] = {}
+    for cluster, key in zip(table.column("cluster").to_pylist(), keys, strict=True):
+        by_cluster.setdefault(cluster, set()).add(key)
+    assert all(len(k) == 1 for k in by_cluster.values())
+    assert len({next(iter(k)) for k in by_cluster.values()}) == 500
+    assert all(k[0] == "P" and len(k) == 13 and set(k[1:]) <= set(ALPHABET) for k in keys)
+    assert first.created == list(dict.fromkeys(keys))  # in order of first appearance
+    assert first.kept == 0 and first.retired == [] and first.merges == [] and first.splits == []
+
+
+def test_a_first_run_never_issues_a_key_already_used() -> None:
+    used = set(new_keys(1))
+    drawn = iter([*used, "PBBBBBBBBBBBB"])
+    first = assign_keys(
+        _clusters([["1"]]), None, is_used=used.__contains__, make_key=lambda: next(drawn)
+    )
+    assert first.created == ["PBBBBBBBBBBBB"]

@@ -87,3 +87,36 @@ def test_an_address_keeps_its_first_number_for_blocking() -> None:
     table = prepare(source, {Role.address}).table
     assert table.column("address").to_pylist()[0] == "flat 3 12 high street"
     assert table.column("address_number").to_pylist() == ["3", None, None]
+
+
+def test_address_abbreviations_are_expanded_as_whole_words_only() -> None:
+    addresses = [
+        "12 St. Mary's Rd",
+        "Apt 4, 9 Stanley Ave",
+        "Flt 2 Rd End Gdns",
+        "  7  Church  Cl  ",
+        "Apartment 10 Ter Tce Ct",
+        "15 Rdx Ave2 Hse",
+        "Ça Ira, 3 Cres",
+        "!!",
+        None,
+    ]
+    source = _source(
+        [{"name": "addr", "accord": {"category": "personal", "role": "address"}}],
+        {"id": [str(i) for i in range(len(addresses))], "addr": addresses},
+    )
+    table = prepare(source, {Role.address}).table
+    got = dict(
+        zip(table.column("unique_id").to_pylist(), table.column("address").to_pylist(), strict=True)
+    )
+    assert [got[str(i)] for i in range(len(addresses))] == [
+        "12 street mary s road",
+        "flat 4 9 stanley avenue",
+        "flat 2 road end gardens",
+        "7 church close",
+        "flat 10 terrace terrace court",
+        "15 rdx ave2 house",
+        "ca ira 3 crescent",
+        None,
+        None,
+    ]

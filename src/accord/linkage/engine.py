@@ -266,7 +266,7 @@ def link(
         threshold_match_probability=min(config.review_floor, household.ASSOCIATION_FLOOR),
         warning_mode="never",
     )
-    pairs = to_arrow(predictions).select(list(PAIR_COLUMNS))
+    pairs = _pair_columns(predictions)
     if packed is not None:
         pairs = packed.restore(pairs)
     pairs = _canonical_pairs(pairs)
@@ -285,9 +285,11 @@ def link(
     pairs, _ = household.associate(pairs, [p.table for p in prepared.values()], scoring_model)
     # Whether each record's household is still at its address in the other source
     # (absence.py), measured on this run's data; pairs scored again above are left alone.
+    measured = time.perf_counter()
     pairs, absence_weights = absence.apply(
         pairs, [p.table for p in prepared.values()], unchanged_from=scored
     )
+    timings["absence"] = time.perf_counter() - measured  # part of "association"
     timings["association"] = time.perf_counter() - clock  # part of "associate"
     pairs = exclusive.share(pairs, [s.ref for s in sources if not s.may_hold_duplicates])
     pairs = pairs.filter(pc.greater_equal(pairs.column("match_probability"), config.review_floor))
@@ -399,6 +401,20 @@ def _scoring_linker(
     ]
     settings = linker.misc.save_model_to_json()
     return Linker(frames if len(frames) > 1 else frames[0], settings, log_level=None), packed
+
+
+def _pair_columns(predictions: Any) -> pa.Table:
+    """The scored pairs' PAIR_COLUMNS as Arrow. On DuckDB only those columns are read (the
+    table Splink made also holds every compared value and partial weight) and the table is
+    dropped afterwards, giving its memory back to the steps that follow."""
+    db_api = predictions.db_api
+    if db_api.sql_dialect.sql_dialect_str != "duckdb":
+        return to_arrow(predictions).select(list(PAIR_COLUMNS))
+    con = db_api.duckdb_con
+    columns = ", ".join(PAIR_COLUMNS)
+    pairs = con.sql(f"SELECT {columns} FROM {predictions.physical_name}").to_arrow_table()
+    predictions.drop_table_from_database_and_remove_from_cache()
+    return pairs
 
 
 def _table_name(ref: str) -> str:

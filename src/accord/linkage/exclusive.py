@@ -23,12 +23,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def share(pairs: pa.Table, duplicate_free: Iterable[str]) -> pa.Table:
     """``pairs`` with match_probability and match_weight shared among exclusive candidates.
+
+    The sums of odds over each record's candidates from one source are grouped sums over
+    integer codes (numpy), the pairs keep their order and every other column.
 
     Examples:
         >>> t = pa.table({
@@ -43,36 +47,41 @@ def share(pairs: pa.Table, duplicate_free: Iterable[str]) -> pa.Table:
     free = sorted(set(duplicate_free))
     if pairs.num_rows == 0 or not free:
         return pairs
-    columns = pairs.column_names
-    con = duckdb.connect()
-    try:
-        con.register("pairs", pairs)
-        con.register("free", pa.table({"ref": pa.array(free, pa.string())}))
-        shared = con.sql(
-            """
-            WITH o AS (
-              SELECT *, match_probability / greatest(1 - match_probability, 1e-15) AS __odds
-              FROM pairs
-            ), s AS (
-              SELECT *,
-                CASE WHEN source_dataset_r IN (SELECT ref FROM free)
-                  THEN sum(__odds) OVER (PARTITION BY source_dataset_l, unique_id_l,
-                                                      source_dataset_r)
-                  ELSE __odds END AS __odds_l,
-                CASE WHEN source_dataset_l IN (SELECT ref FROM free)
-                  THEN sum(__odds) OVER (PARTITION BY source_dataset_r, unique_id_r,
-                                                      source_dataset_l)
-                  ELSE __odds END AS __odds_r
-              FROM o
-            ), p AS (
-              SELECT *, __odds / (1 + __odds_l + __odds_r - __odds) AS __p FROM s
-            )
-            SELECT * REPLACE (
-                __p AS match_probability,
-                log2(greatest(__p, 1e-300) / greatest(1 - __p, 1e-300)) AS match_weight)
-            FROM p
-            """
-        ).to_arrow_table()
-    finally:
-        con.close()
-    return shared.select(columns).cast(pairs.schema)
+    probability = pairs.column("match_probability").cast(pa.float64())
+    p = probability.to_numpy()  # nulls become NaN
+    known = ~np.isnan(p)
+    odds = np.where(known, p / np.maximum(1 - p, 1e-15), 0.0)
+    free_set = pa.array(free, pa.string())
+
+    def competing(side: str, other: str) -> np.ndarray:
+        """Sum of odds over the candidates of each pair's ``side`` record from the ``other``
+        record's source, where that source is duplicate-free; the pair's own odds elsewhere."""
+        source = pairs.column(f"source_dataset_{other}").cast(pa.string())
+        key = np.zeros(pairs.num_rows, dtype=np.int64)
+        for column in (
+            pairs.column(f"source_dataset_{side}"),
+            pairs.column(f"unique_id_{side}"),
+            source,
+        ):
+            encoded = column.cast(pa.string()).combine_chunks().dictionary_encode()
+            key = key * len(encoded.dictionary) + encoded.indices.to_numpy().astype(np.int64)
+        _, codes = np.unique(key, return_inverse=True)
+        sums = np.bincount(codes, weights=odds)[codes]
+        exclusive = pc.is_in(source, value_set=free_set).to_numpy(zero_copy_only=False)
+        return np.where(exclusive, sums, odds)
+
+    odds_l = competing("l", "r")
+    odds_r = competing("r", "l")
+    shared = odds / (1 + odds_l + odds_r - odds)
+    weight = np.log2(np.maximum(shared, 1e-300) / np.maximum(1 - shared, 1e-300))
+    index = pairs.schema.get_field_index
+    result = pairs.set_column(
+        index("match_probability"),
+        pairs.schema.field("match_probability"),
+        pa.array(shared, mask=~known).cast(pairs.schema.field("match_probability").type),
+    )
+    return result.set_column(
+        index("match_weight"),
+        pairs.schema.field("match_weight"),
+        pa.array(weight, mask=~known).cast(pairs.schema.field("match_weight").type),
+    )

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -32,6 +33,26 @@ def new_key() -> str:
     # character each, at a twentieth of the cost (a million people get a key each run).
     bits = secrets.randbits(60)
     return "P" + "".join(ALPHABET[(bits >> shift) & 31] for shift in range(0, 60, 5))
+
+
+def new_keys(n: int) -> list[str]:
+    """``n`` fresh person keys at once, each drawn as :func:`new_key` draws one (60 random bits
+    from ``secrets``, five per character), so a million keys take a fraction of a second.
+
+    Examples:
+        >>> keys = new_keys(3)
+        >>> [(k[0], len(k)) for k in keys]
+        [('P', 13), ('P', 13), ('P', 13)]
+    """
+    if n <= 0:
+        return []
+    bits = np.frombuffer(secrets.token_bytes(8 * n), dtype=np.uint64)
+    alphabet = np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)
+    chars = np.empty((n, 13), dtype=np.uint8)
+    chars[:, 0] = ord("P")
+    for position, shift in enumerate(range(0, 60, 5), start=1):
+        chars[:, position] = alphabet[(bits >> np.uint64(shift)) & np.uint64(31)]
+    return pa.array(chars.view("S13").ravel(), pa.binary()).cast(pa.string()).to_pylist()
 
 
 @dataclass
@@ -59,6 +80,8 @@ def assign_keys(
     source_dataset, unique_id, person_key (the last run's keys) or is None.
     ``is_used`` says whether a key was ever issued (so a key is never reused).
     """
+    if previous is None or previous.num_rows == 0:
+        return _first_keys(clusters, is_used, make_key)
     records = list(
         zip(
             clusters.column("source_dataset").to_pylist(),
@@ -132,6 +155,37 @@ def assign_keys(
             "person_key": person_key,
             "match_probability": clusters.column("match_probability"),
         }
+    )
+    return result
+
+
+def _first_keys(
+    clusters: pa.Table, is_used: Callable[[str], bool], make_key: Callable[[], str]
+) -> KeyAssignment:
+    """Keys when there is no previous run: every cluster gets a fresh key, in the order the
+    clusters first appear (what the general path does with nothing to inherit)."""
+    column = clusters.column("cluster")
+    order = pc.unique(column)  # clusters in order of first appearance
+    keys: list[str] = []
+    issued: set[str] = set()
+    drawn = iter(new_keys(len(order))) if make_key is new_key else iter(())
+    for _ in range(len(order)):
+        key = next(drawn, None) or make_key()
+        while key in issued or is_used(key):
+            key = make_key()
+        issued.add(key)
+        keys.append(key)
+    person_key = pa.array(keys, pa.string()).take(pc.index_in(column, value_set=order))
+    result = KeyAssignment(
+        table=pa.table(
+            {
+                "dataset": clusters.column("source_dataset"),
+                "record_key": clusters.column("unique_id"),
+                "person_key": person_key,
+                "match_probability": clusters.column("match_probability"),
+            }
+        ),
+        created=keys,
     )
     return result
 

@@ -282,10 +282,13 @@ def _address_sql(specs: list[FieldSpec]) -> str:
     # fold() drops digits; keep them for house numbers.
     keep = f"lower(strip_accents({_concat(specs)}))"
     text = f"trim(regexp_replace(regexp_replace({keep}, '[^a-z0-9 ]+', ' ', 'g'), ' +', ' ', 'g'))"
-    for short, long in _ADDRESS_WORDS.items():
-        text = f"regexp_replace({text}, '\\b{short}\\b', '{long}', 'g')"
+    # The text is now words of [a-z0-9] between single spaces, so replacing a whole word
+    # (what a regular expression between word boundaries did, once per abbreviation) is one
+    # CASE per word; no expansion is itself an abbreviation, so the order does not matter.
+    cases = " ".join(f"WHEN '{short}' THEN '{long}'" for short, long in _ADDRESS_WORDS.items())
+    words = f"list_transform(string_split({text}, ' '), lambda w: CASE w {cases} ELSE w END)"
     del folded
-    return f"nullif({text}, '')"
+    return f"nullif(array_to_string({words}, ' '), '')"
 
 
 def _postcode_sql(expr: str | None, clear: bool) -> dict[str, str]:
