@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 SURE = 0.99  # links sure enough on their own evidence to measure m on
@@ -148,8 +149,8 @@ def apply(
 
     ``tables`` are the prepared sources. Pairs whose score differs from ``unchanged_from`` (the
     same pairs before associative matching scored some again as one household that moved) are
-    left as they are: their move is already evidenced. Returns the pairs and the measured
-    weights, ``{"<source> in <other>": {state: bits}}``.
+    left as they are: their move is already evidenced. Returns the pairs, in their order, and
+    the measured weights, ``{"<source> in <other>": {state: bits}}``.
     """
     keys = _columns(tables)
     if not keys or pairs.num_rows == 0 or len(tables) < 2:
@@ -159,7 +160,13 @@ def apply(
     con = duckdb.connect()
     try:
         _register(con, tables, keys)
-        con.register("pairs", pairs)
+        # Pairs are numbered so that the evidence is added by position, not by a join back on
+        # four string ids (millions of pairs at scale).
+        ids = ["source_dataset_l", "unique_id_l", "source_dataset_r", "unique_id_r"]
+        numbered = pairs.select([*ids, "match_probability"]).append_column(
+            "__n", pa.array(np.arange(pairs.num_rows, dtype=np.int64))
+        )
+        con.register("pairs", numbered)
         places = pa.concat_tables(
             [t.select(["source_dataset", "unique_id", *[k for k in keys if k in t.column_names]])
              for t in tables],
@@ -169,16 +176,23 @@ def apply(
         apart = " AND ".join(
             f"(pl.{k} IS NULL OR pr.{k} IS NULL OR pl.{k} <> pr.{k})" for k in keys
         )
+        # Cross-source pairs at two places where either record's household state is known.
         con.execute(
             f"""
             CREATE TEMP TABLE cand AS
-            SELECT p.*, row_number() OVER () AS __n, ({apart}) AS __apart
+            SELECT p.__n, p.source_dataset_l, p.source_dataset_r, p.match_probability,
+                   sl.state AS state_l, sr.state AS state_r
             FROM pairs p
             JOIN __places pl ON pl.source_dataset = p.source_dataset_l
                             AND pl.unique_id = p.unique_id_l
             JOIN __places pr ON pr.source_dataset = p.source_dataset_r
                             AND pr.unique_id = p.unique_id_r
-            WHERE p.source_dataset_l <> p.source_dataset_r
+            LEFT JOIN states sl ON sl.source_dataset = p.source_dataset_l
+                 AND sl.unique_id = p.unique_id_l AND sl.other = p.source_dataset_r
+            LEFT JOIN states sr ON sr.source_dataset = p.source_dataset_r
+                 AND sr.unique_id = p.unique_id_r AND sr.other = p.source_dataset_l
+            WHERE p.source_dataset_l <> p.source_dataset_r AND {apart}
+              AND (sl.state IS NOT NULL OR sr.state IS NOT NULL)
             """
         )
         directions = _measure(con)
@@ -199,47 +213,64 @@ def apply(
                 }
             ),
         )
-        changed = "FALSE"
-        if unchanged_from is not None:
-            con.register("__before", unchanged_from)
-            con.execute(
-                """
-                CREATE TEMP TABLE moved AS
-                SELECT c.__n FROM cand c JOIN __before b
-                  USING (source_dataset_l, unique_id_l, source_dataset_r, unique_id_r)
-                WHERE b.match_weight IS DISTINCT FROM c.match_weight
-                """
-            )
-            changed = "c.__n IN (SELECT __n FROM moved)"
-        result = con.sql(
-            f"""
-            WITH e AS (
-              SELECT c.__n, coalesce(wl.w, 0) + coalesce(wr.w, 0) AS __e
-              FROM cand c
-              LEFT JOIN states sl ON sl.source_dataset = c.source_dataset_l
-                   AND sl.unique_id = c.unique_id_l AND sl.other = c.source_dataset_r
-              LEFT JOIN __w wl ON wl.source = sl.source_dataset AND wl.other = sl.other
-                   AND wl.state = sl.state
-              LEFT JOIN states sr ON sr.source_dataset = c.source_dataset_r
-                   AND sr.unique_id = c.unique_id_r AND sr.other = c.source_dataset_l
-              LEFT JOIN __w wr ON wr.source = sr.source_dataset AND wr.other = sr.other
-                   AND wr.state = sr.state
-              WHERE c.__apart AND NOT ({changed})
-            )
-            SELECT p.* REPLACE (
-                p.match_weight + coalesce(e.__e, 0) AS match_weight,
-                CASE WHEN e.__e IS NULL OR e.__e = 0 THEN p.match_probability
-                     ELSE 1 / (1 + pow(2, -(p.match_weight + e.__e))) END
-                  AS match_probability)
-            FROM (SELECT * FROM pairs) p
-            LEFT JOIN cand c
-              USING (source_dataset_l, unique_id_l, source_dataset_r, unique_id_r)
-            LEFT JOIN e ON e.__n = c.__n
+        found = con.sql(
             """
-        ).to_arrow_table()
+            SELECT c.__n, coalesce(wl.w, 0) + coalesce(wr.w, 0) AS e
+            FROM cand c
+            LEFT JOIN __w wl ON wl.source = c.source_dataset_l AND wl.other = c.source_dataset_r
+                 AND wl.state = c.state_l
+            LEFT JOIN __w wr ON wr.source = c.source_dataset_r AND wr.other = c.source_dataset_l
+                 AND wr.state = c.state_r
+            """
+        ).fetchnumpy()
+        evidence = np.zeros(pairs.num_rows)
+        evidence[found["__n"]] = found["e"]
+        if unchanged_from is not None:
+            evidence[_rescored(con, unchanged_from, pairs)] = 0.0
     finally:
         con.close()
-    return result.select(pairs.column_names).cast(pairs.schema), weights
+    return _with_evidence(pairs, evidence), weights
+
+
+def _rescored(con: duckdb.DuckDBPyConnection, before: pa.Table, pairs: pa.Table) -> np.ndarray:
+    """Positions in ``pairs`` of the pairs whose weight differs from ``before``'s."""
+    if before is pairs:
+        return np.zeros(0, dtype=np.int64)
+    con.register("__before", before)
+    found = con.sql(
+        """
+        SELECT p.__n FROM pairs p
+        JOIN (SELECT * FROM __before) b
+          USING (source_dataset_l, unique_id_l, source_dataset_r, unique_id_r)
+        JOIN (SELECT __n, match_probability AS now FROM pairs) q USING (__n)
+        WHERE b.match_probability IS DISTINCT FROM q.now
+        """
+    ).fetchnumpy()
+    return found["__n"]
+
+
+def _with_evidence(pairs: pa.Table, evidence: np.ndarray) -> pa.Table:
+    """``pairs`` with ``evidence`` (bits, by position) added to weight and probability."""
+    hit = evidence != 0
+    if not hit.any():
+        return pairs
+    weight_type = pairs.schema.field("match_weight").type
+    probability_type = pairs.schema.field("match_probability").type
+    weight = pairs.column("match_weight").to_numpy(zero_copy_only=False).astype(np.float64)
+    probability = pairs.column("match_probability").to_numpy(zero_copy_only=False)
+    probability = probability.astype(np.float64)
+    weight = weight + evidence
+    probability = np.where(hit, 1 / (1 + np.power(2.0, -weight)), probability)
+    pairs = pairs.set_column(
+        pairs.schema.get_field_index("match_weight"),
+        "match_weight",
+        pa.array(weight, weight_type),
+    )
+    return pairs.set_column(
+        pairs.schema.get_field_index("match_probability"),
+        "match_probability",
+        pa.array(probability, probability_type),
+    )
 
 
 def _measure(con: duckdb.DuckDBPyConnection) -> list[Direction]:
@@ -249,22 +280,23 @@ def _measure(con: duckdb.DuckDBPyConnection) -> list[Direction]:
         "SELECT source_dataset, other, state, count(*) FROM states GROUP BY ALL"
     ).fetchall():
         found.setdefault((source, other), Direction(source, other)).records[state] = n
+    # A sure link must be the best of both its records among all their pairs; a better pair
+    # than one at SURE is at SURE too, so only those are compared.
     sure = f"""
         WITH s AS (
-          SELECT * FROM cand WHERE match_probability >= {SURE}
+          SELECT __n FROM pairs
+          WHERE match_probability >= {SURE} AND source_dataset_l <> source_dataset_r
           QUALIFY match_probability = max(match_probability) OVER (
                     PARTITION BY source_dataset_l, unique_id_l, source_dataset_r)
               AND match_probability = max(match_probability) OVER (
                     PARTITION BY source_dataset_r, unique_id_r, source_dataset_l)
-        )
-        SELECT st.source_dataset, st.other, st.state, count(*)
-        FROM s JOIN states st
-          ON (st.source_dataset = s.source_dataset_l AND st.unique_id = s.unique_id_l
-              AND st.other = s.source_dataset_r)
-          OR (st.source_dataset = s.source_dataset_r AND st.unique_id = s.unique_id_r
-              AND st.other = s.source_dataset_l)
-        WHERE s.__apart
-        GROUP BY ALL
+        ),
+        sure AS (SELECT c.* FROM cand c JOIN s USING (__n))
+        SELECT source_dataset_l, source_dataset_r, state_l, count(*) FROM sure
+        WHERE state_l IS NOT NULL GROUP BY ALL
+        UNION ALL
+        SELECT source_dataset_r, source_dataset_l, state_r, count(*) FROM sure
+        WHERE state_r IS NOT NULL GROUP BY ALL
     """
     for source, other, state, n in con.execute(sure).fetchall():
         found.setdefault((source, other), Direction(source, other)).links[state] = n
