@@ -56,7 +56,10 @@ class LinkConfig:
     # threshold whose expected precision meets target_precision, see thresholds.py).
     link_threshold: float | None = None
     target_precision: float = 0.995
-    review_floor: float = 0.50  # pairs from here up to the link threshold go to review
+    # Pairs from here up to the link threshold go to review. Below one half so that a tie (two
+    # candidates that exclude each other, each likely alone, share to just under one half:
+    # exclusive.py) reaches a reviewer instead of falling out.
+    review_floor: float = 0.40
     u_max_pairs: float = 2e6
     em_max_pairs: float = 2e7  # an EM session over more candidate pairs takes a narrower rule
     # Budget of candidate pairs: rules are used in order while their running total stays under
