@@ -31,9 +31,9 @@ below is kept in `docs/benchmarks-<topic>.md` and gathered here by `bench/collec
 | synthetic population, 10M people | < 5 min, bounded memory | 168 s wall on a quiet machine, 1.1 GiB peak |
 | policy decision (Cedar) | < 5 ms | ~1.7 ms p50 for decide(), ~3 ms for grant() |
 | linkage accuracy, FEBRL4 | P and R >= 0.99 | P 1.0000, R 0.9902 (fp 0, fn 49): met |
-| linkage accuracy, FSM link, medium errors | P >= 0.995, R >= 0.99 | P 0.9982, R 0.9810 over six 500k populations (fp 3, fn 32 of 1,683): P met, R not met |
-| linkage scale, 1M x 1M people (2.04M records), 2 cores | overhead vs plain Splink < 10% | not met: 1.36x wall (258 s vs 190 s), 1.13x CPU (was 1.40x / 1.20x); Accord's own steps 57 s -> 34 s; 88M pairs (budget 50/record), peak 15.0 GB (14 GB DuckDB limit) |
-| linkage incremental, 1M-person population | median < 100 ms per record | 70-81 ms median, 86 ms p90 (200 records, three runs): met |
+| linkage accuracy, FSM link, medium errors | P >= 0.995, R >= 0.99 | P 0.9976, R 0.9840 over six 500k populations (fp 4, fn 27 of 1,683): P met, R not met |
+| linkage scale, 1M x 1M people (2.04M records), 2 cores | overhead vs plain Splink < 10% | CPU met, wall not: 1.09x CPU, 1.13x wall (226 s vs 200 s; was 1.36x / 1.13x); Accord's own steps about 38 s, mostly on one core; 88M pairs (budget 50/record), peak 13.8 GB (14 GB DuckDB limit) |
+| linkage incremental, 1M-person population | median < 100 ms per record | 70-84 ms median, 86-100 ms p90 (200 records, six runs): met |
 | queries vs raw DuckDB, 10M rows | <= 1.2x | extract x0.76-0.91 wall, x0.71-0.72 CPU (met); aggregate x1.17/1.26/1.18/1.20 wall, x1.16-1.17 CPU in four runs (met, at the line; contributors listed just after the answer) |
 | audit append / verify 1M | >= 5,000 events/s; < 10 s | see the audit section |
 | citizen report over 10^8 release-person rows | < 1 s | ~0.3 s median cold |
