@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from accord.catalogue.contract import Contract
+from accord.core.engine.sql import ident
 from accord.linkage.records import record_text
 from accord.linkage.scope import Share, checked_scope, columns_read
 from accord.linkage.source import LinkSource
@@ -185,12 +186,12 @@ def read_record(ref: str, contract: Contract, path: Path, share: Share, key: str
     """
     columns = columns_read(contract, share)
     key_sql = " || '|' || ".join(
-        f"coalesce(CAST(d.{_q(k)} AS VARCHAR), '')"
+        f"coalesce(CAST(d.{ident(k)} AS VARCHAR), '')"
         for k in LinkSource(ref, contract, path).key_fields()
     )
     scope = checked_scope(contract, share)
     sql = (
-        f"SELECT {', '.join(f'd.{_q(c)}' for c in columns)} FROM read_parquet(?) AS d "
+        f"SELECT {', '.join(f'd.{ident(c)}' for c in columns)} FROM read_parquet(?) AS d "
         f"WHERE {key_sql} = ?" + (f" AND ({scope})" if scope else "") + " LIMIT 1"
     )
     con = duckdb.connect(config={"threads": 1})
@@ -209,7 +210,3 @@ def read_record(ref: str, contract: Contract, path: Path, share: Share, key: str
             for name, value in zip(columns, found, strict=True)
         ],
     )
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

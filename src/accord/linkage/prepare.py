@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from accord.catalogue.contract import FieldSpec, Role
+from accord.core.engine.sql import ident, lit
 from accord.linkage.names import PARTICLES, TITLES, name_group, split_full_name
 from accord.linkage.source import CLEAR, LinkSource
 
@@ -112,9 +113,9 @@ def prepare(
             by_role.setdefault(spec.role, []).append(spec)
 
     key_sql = " || '|' || ".join(
-        f"coalesce(CAST({_q(k)} AS VARCHAR), '')" for k in source.key_fields()
+        f"coalesce(CAST({ident(k)} AS VARCHAR), '')" for k in source.key_fields()
     )
-    select: dict[str, str] = {SOURCE: f"'{_lit(source.ref)}'", RECORD: key_sql}
+    select: dict[str, str] = {SOURCE: lit(source.ref), RECORD: key_sql}
     full_name = by_role.get(Role.full_name)
     full_given_sql = full_family_sql = full_middle_sql = None
     if full_name:
@@ -189,9 +190,9 @@ def prepare(
 
     join = ""
     if full_name:
-        raw_name = f"CAST(__raw.{_q(full_name[0].name)} AS VARCHAR)"
+        raw_name = f"CAST(__raw.{ident(full_name[0].name)} AS VARCHAR)"
         join = f"LEFT JOIN __full_names AS fn ON fn.raw = {raw_name}"
-    inner = ",\n  ".join(f"{sql} AS {_q(name)}" for name, sql in select.items())
+    inner = ",\n  ".join(f"{sql} AS {ident(name)}" for name, sql in select.items())
     con.execute(f"CREATE OR REPLACE TEMP TABLE __stage AS SELECT {inner} FROM __raw {join}")
 
     columns = standard_columns(roles)
@@ -204,7 +205,7 @@ def prepare(
         elif column == "given_group":
             outer.append("ng.grp AS given_group")
         else:
-            outer.append(_q(column))
+            outer.append(ident(column))
     ng_join = ""
     if "given_group" in columns:
         _register_name_groups(con)
@@ -217,7 +218,7 @@ def prepare(
     if "nhs_number" in select and nhs_fields and source.encoding(Role.nhs_number) == CLEAR:
         given = con.execute(
             "SELECT count(*) FROM __raw WHERE "
-            f"nullif(trim(CAST({_q(nhs_fields[0].name)} AS VARCHAR)), '')"
+            f"nullif(trim(CAST({ident(nhs_fields[0].name)} AS VARCHAR)), '')"
             " IS NOT NULL"
         ).fetchall()[0][0]
         invalid = given - (table.num_rows - table.column("nhs_number").null_count)
@@ -229,16 +230,8 @@ def prepare(
 # -- SQL pieces ------------------------------------------------------------------------------
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return text.replace("'", "''")
-
-
 def _concat(specs: list[FieldSpec]) -> str:
-    parts = [f"CAST({_q(s.name)} AS VARCHAR)" for s in specs]
+    parts = [f"CAST({ident(s.name)} AS VARCHAR)" for s in specs]
     return parts[0] if len(parts) == 1 else f"concat_ws(' ', {', '.join(parts)})"
 
 
@@ -325,7 +318,7 @@ _DIRECTIVES = {
 def _dob_sql(spec: FieldSpec | None, raw: pa.Table) -> dict[str, str]:
     if spec is None:
         return {c: "NULL::VARCHAR" for c in ROLE_COLUMNS[Role.date_of_birth]}
-    column = _q(spec.name)
+    column = ident(spec.name)
     arrow_type = raw.schema.field(spec.name).type
     if pa.types.is_date(arrow_type) or pa.types.is_timestamp(arrow_type):
         y, m, d = (
@@ -393,8 +386,8 @@ def _register_name_groups(con: duckdb.DuckDBPyConnection) -> None:
 
 def _register_full_names(con: duckdb.DuckDBPyConnection, raw: pa.Table, spec: FieldSpec) -> None:
     values = con.execute(
-        f"SELECT DISTINCT CAST({_q(spec.name)} AS VARCHAR) FROM __raw "
-        f"WHERE {_q(spec.name)} IS NOT NULL"
+        f"SELECT DISTINCT CAST({ident(spec.name)} AS VARCHAR) FROM __raw "
+        f"WHERE {ident(spec.name)} IS NOT NULL"
     ).fetchall()
     rows = [(v[0], *split_full_name(v[0])) for v in values]
     table = pa.table(

@@ -13,6 +13,8 @@ from pathlib import Path
 import duckdb
 from pydantic import BaseModel
 
+from accord.core.engine.sql import lit
+
 # Probabilities of exactly 0 or 1 have no finite weight; a threshold there is clipped.
 _CLIP = 1e-9
 
@@ -71,7 +73,7 @@ def weight_histogram(
     con = duckdb.connect(config={"threads": 2})
     try:
         # A view cannot take a prepared parameter: the path (the trust's own file) is quoted.
-        path = "'" + str(pairs_path).replace("'", "''") + "'"
+        path = lit(pairs_path)
         con.execute(
             "CREATE TEMP VIEW scored AS SELECT match_weight AS w, match_probability AS p "
             f"FROM read_parquet({path}) WHERE isfinite(match_weight)"
