@@ -157,3 +157,21 @@ def test_a_run_measures_the_evidence_and_saves_it_with_the_model(boroughs: Borou
     for weights in saved.values():
         assert set(weights) in (set(), {PRESENT, ABSENT})
         assert all(math.isfinite(w) for w in weights.values())
+
+
+def test_each_explanation_adds_what_the_run_added_to_its_pair() -> None:
+    tables, pairs = _world()
+    before = pa.Table.from_pylist(pairs)
+    after, weights = apply(before, tables)
+    records = pa.concat_tables(tables)
+
+    def one(uid: str) -> pa.Table:
+        return records.filter(pc.equal(records["unique_id"], uid))
+
+    changed = 0
+    for was, now in zip(before.to_pylist(), after.to_pylist(), strict=True):
+        lines = evidence(weights, one(was["unique_id_l"]), one(was["unique_id_r"]), records)
+        added = now["match_weight"] - was["match_weight"]
+        assert sum(bits for _, _, bits in lines) == pytest.approx(added)
+        changed += added != 0
+    assert changed >= 2

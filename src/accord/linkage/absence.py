@@ -35,11 +35,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 SURE = 0.99  # links sure enough on their own evidence to measure m on
 PSEUDO_LINKS = 10.0  # pseudo-links pulling a small measurement of m towards u (no evidence)
@@ -305,34 +305,30 @@ def _measure(con: duckdb.DuckDBPyConnection) -> list[Direction]:
 
 def state_of(record: pa.Table, other: pa.Table, other_ref: str) -> str | None:
     """The state of ``record``'s household (one prepared row) in ``other`` (prepared rows of
-    the source ``other_ref``), as ``apply`` finds it; None when nothing is known."""
+    the source ``other_ref``), found by the same query as ``apply``; None when nothing is
+    known."""
     keys = [k for k in PLACE_KEYS if k in record.column_names and k in other.column_names]
     row = record.to_pylist()[0]
-    if not keys or not row.get("family_name"):
+    if not keys or not {"family_name", AREA} <= set(other.column_names):
         return None
-    if all(row.get(k) is None for k in keys):
-        return None
+    # Only rows of the record's family name or area can decide its state.
+    same = pc.equal(other["source_dataset"], other_ref)
+    near = pc.or_kleene(
+        pc.equal(other["family_name"], row.get("family_name")),
+        pc.equal(other[AREA], row.get(AREA)),
+    )
+    rows = other.filter(pc.and_kleene(same, near))
+    wanted = ["source_dataset", "unique_id", "family_name", AREA, *keys]
     con = duckdb.connect()
     try:
-        con.register("o", other)
-        same = " OR ".join(f"{k} = ${k}" for k in keys)
-        params: dict[str, Any] = {k: row.get(k) for k in keys}
-        params.update(f=row["family_name"], ref=other_ref)
-        hit = con.execute(
-            f"SELECT count(*) FROM o WHERE source_dataset = $ref AND family_name = $f AND ({same})",
-            params,
+        _register(con, [record.select(wanted), rows.select(wanted)], keys)
+        found = con.execute(
+            "SELECT state FROM states WHERE source_dataset = $s AND unique_id = $u AND other = $o",
+            {"s": row["source_dataset"], "u": row["unique_id"], "o": other_ref},
         ).fetchone()
-        if hit and hit[0]:
-            return PRESENT
-        if not row.get(AREA):
-            return None
-        covered = con.execute(
-            f"SELECT count(*) FROM o WHERE source_dataset = $ref AND {AREA} = $area",
-            {"ref": other_ref, "area": row[AREA]},
-        ).fetchone()
-        return ABSENT if covered and covered[0] else None
     finally:
         con.close()
+    return found[0] if found else None
 
 
 def evidence(
