@@ -260,6 +260,19 @@ def associate(
             f"coalesce({', '.join(keys)}) AS place FROM records"
         )
         con.register("pairs", pairs)
+        # Each pair with both records' places, joined once for the two uses below.
+        con.execute(
+            """
+            CREATE TEMP TABLE placed AS
+            SELECT p.source_dataset_l, p.unique_id_l, p.source_dataset_r, p.unique_id_r,
+                   p.match_probability, pl.place AS place_l, pr.place AS place_r
+            FROM pairs p
+            JOIN places pl ON pl.source_dataset = p.source_dataset_l
+                          AND pl.unique_id = p.unique_id_l
+            JOIN places pr ON pr.source_dataset = p.source_dataset_r
+                          AND pr.unique_id = p.unique_id_r
+            """
+        )
         # Anchors are best links at ANCHOR or above: a pair that likely is the best of its
         # records among all their pairs exactly when it is among their pairs this likely.
         likely = pairs.filter(pc.greater_equal(pairs.column("match_probability"), ANCHOR))
@@ -277,27 +290,19 @@ def associate(
                             AND pr.unique_id = b.unique_id_r
               WHERE b.match_probability >= {ANCHOR} AND pl.place <> pr.place
               UNION
-              SELECT p.source_dataset_l, pl.place, p.source_dataset_r, pr.place
-              FROM pairs p
-              JOIN places pl ON pl.source_dataset = p.source_dataset_l
-                            AND pl.unique_id = p.unique_id_l
-              JOIN places pr ON pr.source_dataset = p.source_dataset_r
-                            AND pr.unique_id = p.unique_id_r
-              WHERE p.match_probability >= {MUTUAL} AND pl.place <> pr.place
+              SELECT source_dataset_l, place_l, source_dataset_r, place_r
+              FROM placed
+              WHERE match_probability >= {MUTUAL} AND place_l <> place_r
               GROUP BY ALL
-              HAVING count(DISTINCT p.unique_id_l) >= 2 AND count(DISTINCT p.unique_id_r) >= 2
+              HAVING count(DISTINCT unique_id_l) >= 2 AND count(DISTINCT unique_id_r) >= 2
             )
             SELECT p.source_dataset_l, p.unique_id_l, p.source_dataset_r, p.unique_id_r,
                    CAST(row_number() OVER (
                      ORDER BY p.source_dataset_l, p.unique_id_l, p.source_dataset_r,
                               p.unique_id_r) AS VARCHAR) AS rn
-            FROM pairs p
-            JOIN places pl ON pl.source_dataset = p.source_dataset_l
-                          AND pl.unique_id = p.unique_id_l
-            JOIN places pr ON pr.source_dataset = p.source_dataset_r
-                          AND pr.unique_id = p.unique_id_r
-            JOIN anchors a ON a.source_dataset_l = p.source_dataset_l AND a.place_l = pl.place
-                          AND a.source_dataset_r = p.source_dataset_r AND a.place_r = pr.place
+            FROM placed p
+            JOIN anchors a ON a.source_dataset_l = p.source_dataset_l AND a.place_l = p.place_l
+                          AND a.source_dataset_r = p.source_dataset_r AND a.place_r = p.place_r
             WHERE p.match_probability < {ANCHOR}
             """
         ).to_arrow_table()
