@@ -175,3 +175,18 @@ def test_each_explanation_adds_what_the_run_added_to_its_pair() -> None:
         assert sum(bits for _, _, bits in lines) == pytest.approx(added)
         changed += added != 0
     assert changed >= 2
+
+
+def test_pairs_scored_again_are_found_whatever_the_order_of_the_pairs_before() -> None:
+    tables, pairs = _world()
+    before = pa.Table.from_pylist(pairs)
+    rescored = before.set_column(
+        5,
+        "match_probability",
+        pc.if_else(pc.equal(before["unique_id_l"], "gone"), 0.7, before["match_probability"]),
+    )
+    reordered = before.take(list(reversed(range(before.num_rows))))
+    after, _ = apply(rescored, tables, unchanged_from=reordered)
+    assert _probabilities(after)[("gone", "marsh")] == 0.7
+    aligned, _ = apply(rescored, tables, unchanged_from=before)
+    assert _probabilities(after) == _probabilities(aligned)

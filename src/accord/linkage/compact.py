@@ -11,6 +11,10 @@ The codes keep the order of the original ids, so Splink orders every pair the sa
 scores ``l < r`` only, and a rule such as "l.given_name = r.family_name" depends on which record
 is ``l``): the same pairs are found and scored. Training never sees the codes (Splink's u
 sampling draws records by their ids), only prediction does.
+
+The steps after scoring (household association, absence, exclusive candidates, the threshold)
+join and group millions of pairs by record; they run on the compact ids too, with the rank as
+an integer (``numbered``), and the pairs kept get their own ids back at the end.
 """
 
 from __future__ import annotations
@@ -33,6 +37,37 @@ class CompactIds:
     codes: list[str]  # compact source code of each source, in ``refs`` order
     refs: list[str]
     originals: list[pa.Array]  # per source: original ids in rank order
+
+    def ref_of(self, code: str) -> str:
+        """The source ref of a compact source code."""
+        return self.refs[self.codes.index(code)]
+
+    def code_of(self, ref: str) -> str:
+        """The compact source code of a source ref."""
+        return self.codes[self.refs.index(ref)]
+
+    def numbered(self, pairs: pa.Table) -> pa.Table:
+        """Scored pairs on compact ids with the rank as an integer (joins and groups on it
+        are cheaper than on text); ``restore`` takes them back to the original ids."""
+        for side in ("l", "r"):
+            column = f"unique_id_{side}"
+            pairs = pairs.set_column(
+                pairs.schema.get_field_index(column),
+                column,
+                pc.cast(pairs.column(column), pa.int64()),
+            )
+        return pairs
+
+    def numbered_tables(self) -> list[pa.Table]:
+        """The compact tables, in ``refs`` order, with the rank as an integer unique_id."""
+        return [
+            table.set_column(
+                table.schema.get_field_index("unique_id"),
+                "unique_id",
+                pc.cast(table.column("unique_id"), pa.int64()),
+            )
+            for table in (self.tables[ref] for ref in self.refs)
+        ]
 
     def restore(self, pairs: pa.Table) -> pa.Table:
         """Scored pairs with their original source refs and record ids."""

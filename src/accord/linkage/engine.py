@@ -270,13 +270,19 @@ def link(
         warning_mode="never",
     )
     pairs = _pair_columns(predictions)
-    if packed is not None:
-        pairs = packed.restore(pairs)
-    pairs = _canonical_pairs(pairs)
     timings["predict"] = time.perf_counter() - clock
     # Households that moved together, then candidates that exclude each other (household.py,
-    # exclusive.py); pairs below the review floor are dropped after both.
+    # exclusive.py); pairs below the review floor are dropped after both. On compact ids
+    # where the run has them (compact.py), restored once the pairs are few.
     clock = time.perf_counter()
+    free = [s.ref for s in sources if not s.may_hold_duplicates]
+    if packed is not None:
+        pairs = _canonical_pairs(packed.numbered(pairs), ids=pa.int64())
+        tables = packed.numbered_tables()
+        free = [packed.code_of(ref) for ref in free]
+    else:
+        pairs = _canonical_pairs(pairs)
+        tables = [p.table for p in prepared.values()]
     scoring_model = linker.misc.save_model_to_json()
     scoring_model["accord"] = {
         "roles": sorted(r.value for r in chosen),
@@ -285,23 +291,27 @@ def link(
     }
     scoring_model = model_for_dialect(scoring_model, "duckdb")
     scored = pairs
-    pairs, _ = household.associate(pairs, [p.table for p in prepared.values()], scoring_model)
+    pairs, _ = household.associate(pairs, tables, scoring_model)
     # Whether each record's household is still at its address in the other source
     # (absence.py), measured on this run's data; pairs scored again above are left alone.
     measured = time.perf_counter()
-    pairs, absence_weights = absence.apply(
-        pairs, [p.table for p in prepared.values()], unchanged_from=scored
-    )
+    pairs, absence_weights = absence.apply(pairs, tables, unchanged_from=scored)
     timings["absence"] = time.perf_counter() - measured  # part of "association"
     timings["association"] = time.perf_counter() - clock  # part of "associate"
-    pairs = exclusive.share(pairs, [s.ref for s in sources if not s.may_hold_duplicates])
+    pairs = exclusive.share(pairs, free)
     pairs = pairs.filter(pc.greater_equal(pairs.column("match_probability"), config.review_floor))
-    timings["associate"] = time.perf_counter() - clock
-
     if config.link_threshold is None:
         chosen_threshold = choose_threshold(pairs, config.target_precision)
         say(f"Link threshold {chosen_threshold:.3f} (expected precision {config.target_precision})")
         config = replace(config, link_threshold=chosen_threshold)
+    if packed is not None:
+        pairs = _canonical_pairs(packed.restore(pairs))
+        absence_weights = {
+            " in ".join(packed.ref_of(code) for code in key.split(" in ")): weights
+            for key, weights in absence_weights.items()
+        }
+    timings["associate"] = time.perf_counter() - clock
+
     say("Clustering into people")
     clock = time.perf_counter()
     nodes = pa.concat_tables(
@@ -496,14 +506,15 @@ def train(
     return "em"
 
 
-def _canonical_pairs(pairs: pa.Table) -> pa.Table:
-    """Cast ids to string so DuckDB and Spark output compare equal."""
+def _canonical_pairs(pairs: pa.Table, ids: pa.DataType | None = None) -> pa.Table:
+    """Cast ids to string (or ``ids``) so DuckDB and Spark output compare equal."""
+    ids = ids or pa.string()
     return pa.table(
         {
             "source_dataset_l": pairs.column("source_dataset_l").cast(pa.string()),
-            "unique_id_l": pairs.column("unique_id_l").cast(pa.string()),
+            "unique_id_l": pairs.column("unique_id_l").cast(ids),
             "source_dataset_r": pairs.column("source_dataset_r").cast(pa.string()),
-            "unique_id_r": pairs.column("unique_id_r").cast(pa.string()),
+            "unique_id_r": pairs.column("unique_id_r").cast(ids),
             "match_weight": pairs.column("match_weight").cast(pa.float64()),
             "match_probability": pairs.column("match_probability").cast(pa.float64()),
         }

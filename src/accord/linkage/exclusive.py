@@ -32,7 +32,8 @@ def share(pairs: pa.Table, duplicate_free: Iterable[str]) -> pa.Table:
     """``pairs`` with match_probability and match_weight shared among exclusive candidates.
 
     The sums of odds over each record's candidates from one source are grouped sums over
-    integer codes (numpy), the pairs keep their order and every other column.
+    integer codes (numpy), the pairs keep their order and every other column. Integer record
+    ids (compact ids) are their own codes.
 
     Examples:
         >>> t = pa.table({
@@ -51,24 +52,35 @@ def share(pairs: pa.Table, duplicate_free: Iterable[str]) -> pa.Table:
     p = probability.to_numpy()  # nulls become NaN
     known = ~np.isnan(p)
     odds = np.where(known, p / np.maximum(1 - p, 1e-15), 0.0)
-    free_set = pa.array(free, pa.string())
+    sources = pc.unique(
+        pa.chunked_array(
+            [
+                *pairs.column("source_dataset_l").cast(pa.string()).chunks,
+                *pairs.column("source_dataset_r").cast(pa.string()).chunks,
+            ],
+            pa.string(),
+        )
+    )
+    source = {
+        side: pc.index_in(pairs.column(f"source_dataset_{side}").cast(pa.string()), sources)
+        .to_numpy(zero_copy_only=False)
+        .astype(np.int64)
+        for side in ("l", "r")
+    }
+    exclusive = {
+        side: pc.is_in(sources, value_set=pa.array(free, pa.string())).to_numpy(
+            zero_copy_only=False
+        )[source[side]]
+        for side in ("l", "r")
+    }
 
     def competing(side: str, other: str) -> np.ndarray:
         """Sum of odds over the candidates of each pair's ``side`` record from the ``other``
         record's source, where that source is duplicate-free; the pair's own odds elsewhere."""
-        source = pairs.column(f"source_dataset_{other}").cast(pa.string())
-        key = np.zeros(pairs.num_rows, dtype=np.int64)
-        for column in (
-            pairs.column(f"source_dataset_{side}"),
-            pairs.column(f"unique_id_{side}"),
-            source,
-        ):
-            encoded = column.cast(pa.string()).combine_chunks().dictionary_encode()
-            key = key * len(encoded.dictionary) + encoded.indices.to_numpy().astype(np.int64)
-        _, codes = np.unique(key, return_inverse=True)
-        sums = np.bincount(codes, weights=odds)[codes]
-        exclusive = pc.is_in(source, value_set=free_set).to_numpy(zero_copy_only=False)
-        return np.where(exclusive, sums, odds)
+        key = _record_codes(pairs.column(f"unique_id_{side}"), source[side]) * len(sources)
+        key += source[other]
+        sums = _group_sums(key, odds)
+        return np.where(exclusive[other], sums, odds)
 
     odds_l = competing("l", "r")
     odds_r = competing("r", "l")
@@ -85,3 +97,23 @@ def share(pairs: pa.Table, duplicate_free: Iterable[str]) -> pa.Table:
         pairs.schema.field("match_weight"),
         pa.array(weight, mask=~known).cast(pairs.schema.field("match_weight").type),
     )
+
+
+def _record_codes(ids: pa.ChunkedArray, source: np.ndarray) -> np.ndarray:
+    """One integer per (source, record id): from the ids themselves when they are
+    non-negative integers (compact ids, compact.py), else from a dictionary of the ids."""
+    if pa.types.is_integer(ids.type) and ids.null_count == 0 and len(ids):
+        values = ids.to_numpy().astype(np.int64)
+        if values.min() >= 0:
+            return source * (int(values.max()) + 1) + values
+    encoded = ids.cast(pa.string()).combine_chunks().dictionary_encode()
+    return source * len(encoded.dictionary) + encoded.indices.to_numpy().astype(np.int64)
+
+
+def _group_sums(key: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For each row, the sum of ``values`` over the rows of its ``key``: a count over the keys
+    themselves where their range is small, else over the distinct keys (a sort)."""
+    if key.size and int(key.max()) < 16 * key.size + (1 << 20):
+        return np.bincount(key, weights=values)[key]
+    _, codes = np.unique(key, return_inverse=True)
+    return np.bincount(codes, weights=values)[codes]

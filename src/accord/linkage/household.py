@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -241,8 +242,8 @@ def associate(
     """Score again, as co-resident, the candidate pairs of households an anchor shows moved.
 
     ``pairs`` are scored pairs (PAIR_COLUMNS), ``tables`` the prepared sources and ``model``
-    the trained model (Splink settings JSON, DuckDB dialect). Returns the pairs with the new
-    scores and how many pairs were scored again.
+    the trained model (Splink settings JSON, DuckDB dialect). Returns the pairs, in their
+    order, with the new scores and how many pairs were scored again.
     """
     columns: set[str] = set().union(*(t.column_names for t in tables)) if tables else set()
     keys = [c for c in ("uprn", "address") if c in columns]
@@ -259,12 +260,18 @@ def associate(
             "CREATE TEMP TABLE places AS SELECT source_dataset, unique_id, "
             f"coalesce({', '.join(keys)}) AS place FROM records"
         )
-        con.register("pairs", pairs)
+        # Pairs are numbered so that new scores go back by position, not by a join on ids.
+        con.register(
+            "pairs",
+            pairs.select(["source_dataset_l", "unique_id_l", "source_dataset_r", "unique_id_r",
+                          "match_probability"])
+            .append_column("__n", pa.array(np.arange(pairs.num_rows, dtype=np.int64))),
+        )  # fmt: skip
         # Each pair with both records' places, joined once for the two uses below.
         con.execute(
             """
             CREATE TEMP TABLE placed AS
-            SELECT p.source_dataset_l, p.unique_id_l, p.source_dataset_r, p.unique_id_r,
+            SELECT p.__n, p.source_dataset_l, p.unique_id_l, p.source_dataset_r, p.unique_id_r,
                    p.match_probability, pl.place AS place_l, pr.place AS place_r
             FROM pairs p
             JOIN places pl ON pl.source_dataset = p.source_dataset_l
@@ -296,7 +303,7 @@ def associate(
               GROUP BY ALL
               HAVING count(DISTINCT unique_id_l) >= 2 AND count(DISTINCT unique_id_r) >= 2
             )
-            SELECT p.source_dataset_l, p.unique_id_l, p.source_dataset_r, p.unique_id_r,
+            SELECT p.__n, p.source_dataset_l, p.unique_id_l, p.source_dataset_r, p.unique_id_r,
                    CAST(row_number() OVER (
                      ORDER BY p.source_dataset_l, p.unique_id_l, p.source_dataset_r,
                               p.unique_id_r) AS VARCHAR) AS rn
@@ -333,39 +340,37 @@ def associate(
             """
         ).to_arrow_table()
         scorer = Scorer(model, term_frequencies(list(tables)))
-        found_id: list[str] = []
-        found_w: list[float] = []
-        found_p: list[float] = []
+        # The pair each row number stands for: scores go back to the pairs by position.
+        positions = np.empty(todo.num_rows, dtype=np.int64)
+        positions[pc.cast(todo.column("rn"), pa.int64()).to_numpy() - 1] = todo.column(
+            "__n"
+        ).to_numpy()
+        weight = pairs.column("match_weight").to_numpy(zero_copy_only=False).astype(np.float64)
+        probability = pairs.column("match_probability").to_numpy(zero_copy_only=False)
+        probability = probability.astype(np.float64)
+        found = 0
         for start in range(0, left.num_rows, chunk):
             scored = scorer.score(
                 left.slice(start, chunk),
                 right.slice(start, chunk),
                 join_condition="l.unique_id = r.unique_id",  # row-aligned: one query per chunk
             )
-            for uid_l, uid_r, w, p in zip(
-                scored.column("unique_id_l").to_pylist(),
-                scored.column("unique_id_r").to_pylist(),
-                scored.column("match_weight").to_pylist(),
-                scored.column("match_probability").to_pylist(),
-                strict=True,
-            ):
-                if str(uid_l) == str(uid_r) and p is not None:
-                    found_id.append(str(uid_l))
-                    found_w.append(float(w))
-                    found_p.append(float(p))
-        con.register(
-            "found",
-            pa.table({"rn": found_id, "__w": found_w, "__p": found_p}),
-        )
-        result = con.sql(
-            """
-            SELECT p.* REPLACE (coalesce(f.__w, p.match_weight) AS match_weight,
-                                coalesce(f.__p, p.match_probability) AS match_probability)
-            FROM pairs p
-            LEFT JOIN (todo JOIN found USING (rn))
-              AS f USING (source_dataset_l, unique_id_l, source_dataset_r, unique_id_r)
-            """
-        ).to_arrow_table()
+            scored = scored.filter(pc.is_valid(scored.column("match_probability")))
+            at = positions[pc.cast(scored.column("unique_id_l"), pa.int64()).to_numpy() - 1]
+            weight[at] = scored.column("match_weight").to_numpy(zero_copy_only=False)
+            probability[at] = scored.column("match_probability").to_numpy(zero_copy_only=False)
+            found += scored.num_rows
     finally:
         con.close()
-    return result.select(pairs.column_names).cast(pairs.schema), len(found_id)
+    return _with_scores(pairs, weight, probability), found
+
+
+def _with_scores(pairs: pa.Table, weight: np.ndarray, probability: np.ndarray) -> pa.Table:
+    """``pairs`` with new match weights and probabilities, in their types."""
+    for name, values in (("match_weight", weight), ("match_probability", probability)):
+        pairs = pairs.set_column(
+            pairs.schema.get_field_index(name),
+            pairs.schema.field(name),
+            pa.array(values, pairs.schema.field(name).type, from_pandas=True),  # NaN: null
+        )
+    return pairs
