@@ -16,8 +16,10 @@ from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from accord.catalogue.contract import FieldSpec, Role
+from accord.core.engine.prepared import run_prepared
 from accord.core.engine.sql import ident, lit
 from accord.linkage.names import PARTICLES, TITLES, name_group, split_full_name
 from accord.linkage.source import CLEAR, LinkSource
@@ -193,8 +195,6 @@ def prepare(
         raw_name = f"CAST(__raw.{ident(full_name[0].name)} AS VARCHAR)"
         join = f"LEFT JOIN __full_names AS fn ON fn.raw = {raw_name}"
     inner = ",\n  ".join(f"{sql} AS {ident(name)}" for name, sql in select.items())
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __stage AS SELECT {inner} FROM __raw {join}")
-
     columns = standard_columns(roles)
     outer: list[str] = []
     for column in columns:
@@ -202,17 +202,17 @@ def prepare(
             # Further given names ("Mary Jane") serve as middle names when none is recorded.
             rest = "__given_rest" if "__given_rest" in select else "NULL"
             outer.append(f"coalesce(middle_name, {rest}) AS middle_name")
-        elif column == "given_group":
-            outer.append("ng.grp AS given_group")
-        else:
+        elif column != "given_group":  # added below, from the given names
             outer.append(ident(column))
-    ng_join = ""
+    # One statement, prepared once per connection: a record arriving alone (incremental
+    # matching) would otherwise pay for planning it, many times its one row's cost.
+    table = run_prepared(
+        con, f"SELECT {', '.join(outer)} FROM (SELECT {inner} FROM __raw {join}) ORDER BY unique_id"
+    )
     if "given_group" in columns:
-        _register_name_groups(con)
-        ng_join = "LEFT JOIN __name_groups AS ng ON ng.name = __stage.given_name"
-    table = con.sql(
-        f"SELECT {', '.join(outer)} FROM __stage {ng_join} ORDER BY unique_id"
-    ).to_arrow_table()
+        table = table.add_column(
+            columns.index("given_group"), "given_group", _name_groups(table.column("given_name"))
+        )
     invalid = 0
     nhs_fields = by_role.get(Role.nhs_number)
     if "nhs_number" in select and nhs_fields and source.encoding(Role.nhs_number) == CLEAR:
@@ -223,7 +223,6 @@ def prepare(
         ).fetchall()[0][0]
         invalid = given - (table.num_rows - table.column("nhs_number").null_count)
     con.unregister("__raw")
-    con.execute("DROP TABLE IF EXISTS __stage")
     return Prepared(source.ref, table, invalid)
 
 
@@ -366,22 +365,12 @@ def _format_regex(fmt: str) -> tuple[str, list[str]]:
     return pattern, order
 
 
-def _register_name_groups(con: duckdb.DuckDBPyConnection) -> None:
-    names = [
-        r[0]
-        for r in con.execute(
-            "SELECT DISTINCT given_name FROM __stage WHERE given_name IS NOT NULL"
-        ).fetchall()
-    ]
-    groups = [list(name_group(n) or ()) for n in names]
-    con.register(
-        "__name_groups_arrow",
-        pa.table(
-            {"name": pa.array(names, pa.string()), "grp": pa.array(groups, pa.list_(pa.string()))}
-        ),
-    )
-    con.execute("CREATE OR REPLACE TEMP TABLE __name_groups AS SELECT * FROM __name_groups_arrow")
-    con.unregister("__name_groups_arrow")
+def _name_groups(given: pa.ChunkedArray) -> pa.Array:
+    """The nickname group of each given name (null where the name is null), looked up once per
+    distinct name."""
+    names = pc.drop_null(pc.unique(given))
+    groups = pa.array([list(name_group(n) or ()) for n in names.to_pylist()], pa.list_(pa.string()))
+    return pc.take(groups, pc.index_in(given, value_set=names)).combine_chunks()
 
 
 def _register_full_names(con: duckdb.DuckDBPyConnection, raw: pa.Table, spec: FieldSpec) -> None:

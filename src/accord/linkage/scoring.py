@@ -17,11 +17,15 @@ from splink.internals.predict import predict_from_comparison_vectors_sqls_using_
 from splink.internals.settings_creator import SettingsCreator
 from splink.internals.waterfall_chart import records_to_waterfall_data
 
+from accord.core.engine.prepared import run_prepared
 from accord.linkage.dialects import model_for_dialect
 from accord.linkage.names import name_frequencies
 
 TF_COLUMNS = ("given_name", "family_name", "postcode")
 _LEFT, _RIGHT = "__accord_score_left", "__accord_score_right"
+# Up to this many records, term frequencies are looked up in a dict: a hash set of every name
+# in the population, built again for each look-up, costs more than the records' few values.
+SMALL = 2_000
 
 
 def term_frequencies(tables: list[pa.Table]) -> pa.Table:
@@ -90,6 +94,7 @@ class Scorer:
                         rows.column("tf").combine_chunks().cast(pa.float64()),
                     )
         self.tf_columns = [c for c in TF_COLUMNS if c in self.tf]
+        self._tf_dicts: dict[str, dict[str, float]] = {}
         self._sqls: dict[str, str] = {}
 
     def with_tf(self, records: pa.Table) -> pa.Table:
@@ -97,12 +102,17 @@ class Scorer:
         for column in self.tf_columns:
             if column not in records.column_names:
                 continue
-            values, freqs = self.tf[column]
-            found = pc.index_in(records.column(column).cast(pa.string()), value_set=values)
+            values = records.column(column).cast(pa.string())
+            if records.num_rows <= SMALL:
+                lookup = self._tf_dict(column)
+                tf = pa.array([lookup.get(v) for v in values.to_pylist()], pa.float64())
+            else:
+                known, freqs = self.tf[column]
+                tf = pc.take(freqs, pc.index_in(values, value_set=known))
             name = f"tf_{column}"
             if name in records.column_names:
                 records = records.drop_columns([name])
-            records = records.append_column(name, pc.take(freqs, found))
+            records = records.append_column(name, tf)
         return records
 
     def score(self, left: pa.Table, right: pa.Table, join_condition: str = "1=1") -> pa.Table:
@@ -113,10 +123,20 @@ class Scorer:
         con.register(_LEFT, self.with_tf(left))
         con.register(_RIGHT, self.with_tf(right))
         try:
-            return con.sql(self._sql(join_condition)).to_arrow_table()
+            # Prepared once per join condition: one record against its candidates costs its
+            # planning, not its rows.
+            return run_prepared(con, self._sql(join_condition))
         finally:
             con.unregister(_LEFT)
             con.unregister(_RIGHT)
+
+    def _tf_dict(self, column: str) -> dict[str, float]:
+        lookup = self._tf_dicts.get(column)
+        if lookup is None:
+            values, freqs = self.tf[column]
+            lookup = dict(zip(values.to_pylist(), freqs.to_pylist(), strict=True))
+            self._tf_dicts[column] = lookup
+        return lookup
 
     def _sql(self, join_condition: str) -> str:
         """Splink's real-time scoring SQL (the pipeline of ``compare_records``), built once per
