@@ -184,11 +184,8 @@ def fsm_sources(root: Path, scoped: bool) -> list[LinkSource]:
 
 def fsm_truth(root: Path, sources: list[LinkSource]) -> set[tuple[str, str]]:
     left, right = sources
-    truth_l = {
-        k: v
-        for k, v in truth_of(root, left.ref, left).items()
-        if k in set(left.read().column("pupil_id").to_pylist())
-    }
+    scoped = set(left.read().column("pupil_id").to_pylist())  # once, not once per pupil
+    truth_l = {k: v for k, v in truth_of(root, left.ref, left).items() if k in scoped}
     return true_cross_pairs(truth_l, truth_of(root, right.ref, right))
 
 
