@@ -63,3 +63,17 @@ def test_a_member_outside_the_agreement_is_refused_with_the_reason(world) -> Non
     assert response.status_code == 403
     assert response.json()["code"] == "query-refused"
     assert response.json()["detail"].startswith("Query refused")
+
+
+def test_releases_are_listed_a_page_at_a_time_newest_first(world) -> None:
+    made = [_ask(world).json()["id"] for _ in range(3)]
+    client, trust, agreement = world
+    headers = bearer(trust.catalogue.rotate_token("ig@camden.test"))
+    url = f"/api/v1/releases?agreement={agreement}"
+    whole = client.get(url, headers=headers).json()
+    page = client.get(f"{url}&offset=1&limit=1", headers=headers).json()
+    assert whole["total"] == page["total"] == len(whole["items"]) >= 3
+    assert set(made) <= {r["id"] for r in whole["items"]}
+    assert page["items"] == whole["items"][1:2]
+    made_at = [r["made_at"] for r in whole["items"]]
+    assert made_at == sorted(made_at, reverse=True)

@@ -252,3 +252,14 @@ def test_household_evidence_of_the_run_is_a_line_of_its_explanation(linked: Trus
     # The explanation ends at the probability the run gave the pair, the one the queue shows.
     for item, found in zip(queued, explained, strict=True):
         assert found.match_probability == pytest.approx(item.match_probability, abs=1e-3)
+
+
+def test_the_review_queue_is_read_a_slice_at_a_time(linked: Trust) -> None:
+    whole = linked.linkage.review_queue(AGREEMENT, include_decided=True)
+    assert len(whole) > 3
+    assert linked.linkage.review_total(AGREEMENT, include_decided=True) == len(whole)
+    assert linked.linkage.review_total(AGREEMENT) == len(linked.linkage.review_queue(AGREEMENT))
+    part = linked.linkage.review_queue(AGREEMENT, include_decided=True, offset=1, limit=2)
+    assert [(i.record_a, i.record_b) for i in part] == [
+        (i.record_a, i.record_b) for i in whole[1:3]
+    ]

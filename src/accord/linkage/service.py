@@ -574,12 +574,38 @@ class Linkage:
         )
 
     def review_queue(
-        self, agreement_id: str, *, include_decided: bool = False, actor: User | None = None
+        self,
+        agreement_id: str,
+        *,
+        include_decided: bool = False,
+        actor: User | None = None,
+        offset: int = 0,
+        limit: int | None = None,
     ) -> list[ReviewItem]:
         """Pairs awaiting a reviewer (most likely matches first), or all with
-        ``include_decided``. For a data owner of a controller or an admin (``actor``)."""
+        ``include_decided``; ``limit`` of them from ``offset`` when given (only those are
+        read). For a data owner of a controller or an admin (``actor``).
+
+        Examples:
+            >>> page = trust.linkage.review_queue("fsm-2026", offset=50, limit=50)  # doctest: +SKIP
+            >>> len(page), trust.linkage.review_total("fsm-2026")  # doctest: +SKIP
+            (22, 72)
+        """
         self._require_review(self.trust.acting(actor), agreement_id, "see the review queue")
-        return self._open_pairs(agreement_id, include_decided=include_decided)
+        return self._open_pairs(
+            agreement_id, include_decided=include_decided, offset=offset, limit=limit
+        )
+
+    def review_total(
+        self, agreement_id: str, *, include_decided: bool = False, actor: User | None = None
+    ) -> int:
+        """How many pairs ``review_queue`` lists in all (counted, not read)."""
+        self._require_review(self.trust.acting(actor), agreement_id, "see the review queue")
+        with self.trust.store.sessions() as session:
+            query = select(func.count()).where(ReviewRow.agreement == agreement_id)
+            if not include_decided:
+                query = query.where(ReviewRow.status == "open")
+            return int(session.scalar(query) or 0)
 
     def _open_pairs(
         self,

@@ -815,13 +815,25 @@ class Queries:
 
     # -- releases --------------------------------------------------------------------------
 
-    def releases(self, agreement_id: str | None = None) -> list[dict[str, Any]]:
-        """The releases made (newest first), optionally under one agreement."""
+    def releases(
+        self, agreement_id: str | None = None, *, offset: int = 0, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The releases made (newest first), optionally under one agreement; ``limit`` of them
+        from ``offset`` when given (only those are read)."""
         with self.trust.store.sessions() as session:
-            query = select(ReleaseRow).order_by(ReleaseRow.made_at.desc())
+            query = select(ReleaseRow).order_by(ReleaseRow.made_at.desc(), ReleaseRow.id)
             if agreement_id:
                 query = query.where(ReleaseRow.agreement == agreement_id)
+            query = query.offset(max(offset, 0)).limit(limit)
             return [_row_dict(row) for row in session.scalars(query)]
+
+    def release_total(self, agreement_id: str | None = None) -> int:
+        """How many releases ``releases`` lists in all (counted, not read)."""
+        with self.trust.store.sessions() as session:
+            query = select(func.count()).select_from(ReleaseRow)
+            if agreement_id:
+                query = query.where(ReleaseRow.agreement == agreement_id)
+            return int(session.scalar(query) or 0)
 
     def contributors(self, release_id: str) -> pa.Table:
         """The records (and person keys) behind one release."""

@@ -31,6 +31,10 @@ class PageParams:
         window = list(items[self.offset : self.offset + self.limit])
         return Page(items=window, total=len(items), offset=self.offset, limit=self.limit)
 
+    def read(self, items: Sequence[T], total: int) -> Page[T]:
+        """A page whose ``items`` the service already read as this page's slice, of ``total``."""
+        return Page(items=list(items), total=total, offset=self.offset, limit=self.limit)
+
 
 def page_params(
     offset: int = Query(0, ge=0, le=10_000_000, description="How many items to skip"),

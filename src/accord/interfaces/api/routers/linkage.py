@@ -159,8 +159,15 @@ def review_queue(
     page: PageDep,
     include_decided: bool = Query(False, description="Also list pairs already decided"),
 ) -> Page[ReviewItem]:
-    return page.of(
-        trust.linkage.review_queue(agreement_id, include_decided=include_decided, actor=user)
+    return page.read(
+        trust.linkage.review_queue(
+            agreement_id,
+            include_decided=include_decided,
+            actor=user,
+            offset=page.offset,
+            limit=page.limit,
+        ),
+        trust.linkage.review_total(agreement_id, include_decided=include_decided, actor=user),
     )
 
 

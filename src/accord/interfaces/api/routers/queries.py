@@ -74,4 +74,7 @@ def ask(body: QueryRequest, trust: ActingTrust, user: UserDep) -> Response:
 def releases(
     trust: TrustDep, user: UserDep, page: PageDep, agreement: str | None = None
 ) -> Page[ReleaseRecord]:
-    return page.of(trust.queries.releases(agreement))
+    return page.read(
+        trust.queries.releases(agreement, offset=page.offset, limit=page.limit),
+        trust.queries.release_total(agreement),
+    )
