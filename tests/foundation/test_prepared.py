@@ -17,6 +17,12 @@ def test_a_prepared_statement_reads_the_table_registered_at_each_run() -> None:
     # Replaced under the same name, with another column before it: bound again by itself.
     con.register("people", pa.table({"age": [7], "name": ["cy"]}))
     assert run_prepared(con, SQL).column("shout").to_pylist() == ["CY"]
+    # ...and with another type: numbers, then text again.
+    top = "SELECT max(name) AS top FROM people"
+    con.register("people", pa.table({"name": [3, 1]}))
+    assert run_prepared(con, top).column("top").to_pylist() == [3]
+    con.register("people", pa.table({"name": ["dee", "al"]}))
+    assert run_prepared(con, top).column("top").to_pylist() == ["dee"]
 
 
 def test_each_connection_prepares_its_own_statements() -> None:

@@ -110,17 +110,13 @@ def test_without_a_sibling_to_corroborate_it_a_name_only_match_elsewhere_is_left
 
 def test_term_frequencies_are_the_same_looked_up_for_one_record_or_for_many(
     trained: tuple[dict[str, Any], set[Role], list[pa.Table]],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from accord.linkage import scoring
-
-    monkeypatch.setattr(scoring, "SMALL", 50)  # the test population is a few hundred records
     model, _, population = trained
-    scorer = Scorer(model, term_frequencies(population))
+    tf = term_frequencies(population)
     records = pa.concat_tables(population, promote_options="default")
-    many = scorer.with_tf(records)  # more than SMALL rows: one vectorised look-up
-    assert records.num_rows > scoring.SMALL
-    ones = pa.concat_tables([scorer.with_tf(records.slice(i, 1)) for i in range(0, 400, 7)])
+    many = Scorer(model, tf).with_tf(records)  # one vectorised look-up over every record
+    reused = Scorer(model, tf, many_calls=True)  # as incremental matching keeps it: dicts
+    ones = pa.concat_tables([reused.with_tf(records.slice(i, 1)) for i in range(0, 400, 7)])
     for column in ("tf_given_name", "tf_family_name", "tf_postcode"):
         expected = [many.column(column)[i].as_py() for i in range(0, 400, 7)]
         assert ones.column(column).to_pylist() == expected

@@ -161,7 +161,7 @@ def apply(
     try:
         _register(con, tables, keys)
         # Pairs are numbered so that the evidence is added by position, not by a join back on
-        # four string ids (millions of pairs at scale).
+        # four ids (millions of pairs at scale).
         ids = ["source_dataset_l", "unique_id_l", "source_dataset_r", "unique_id_r"]
         numbered = pairs.select([*ids, "match_probability"]).append_column(
             "__n", pa.array(np.arange(pairs.num_rows, dtype=np.int64))
@@ -233,7 +233,7 @@ def apply(
 
 
 def _rescored(con: duckdb.DuckDBPyConnection, before: pa.Table, pairs: pa.Table) -> np.ndarray:
-    """Positions in ``pairs`` of the pairs whose weight differs from ``before``'s."""
+    """Positions in ``pairs`` of the pairs whose probability differs from ``before``'s."""
     if before is pairs:
         return np.zeros(0, dtype=np.int64)
     ids = ["source_dataset_l", "unique_id_l", "source_dataset_r", "unique_id_r"]

@@ -104,7 +104,8 @@ def _record_codes(ids: pa.ChunkedArray, source: np.ndarray) -> np.ndarray:
     non-negative integers (compact ids, compact.py), else from a dictionary of the ids."""
     if pa.types.is_integer(ids.type) and ids.null_count == 0 and len(ids):
         values = ids.to_numpy().astype(np.int64)
-        if values.min() >= 0:
+        # Codes times the sources (share) must stay well inside int64.
+        if values.min() >= 0 and (int(values.max()) + 1) * (int(source.max()) + 1) < 1 << 40:
             return source * (int(values.max()) + 1) + values
     encoded = ids.cast(pa.string()).combine_chunks().dictionary_encode()
     return source * len(encoded.dictionary) + encoded.indices.to_numpy().astype(np.int64)
@@ -112,8 +113,9 @@ def _record_codes(ids: pa.ChunkedArray, source: np.ndarray) -> np.ndarray:
 
 def _group_sums(key: np.ndarray, values: np.ndarray) -> np.ndarray:
     """For each row, the sum of ``values`` over the rows of its ``key``: a count over the keys
-    themselves where their range is small, else over the distinct keys (a sort)."""
-    if key.size and int(key.max()) < 16 * key.size + (1 << 20):
+    themselves where their range is small (a few bins per row), else over the distinct keys (a
+    sort)."""
+    if key.size and int(key.max()) < 4 * key.size + (1 << 20):
         return np.bincount(key, weights=values)[key]
     _, codes = np.unique(key, return_inverse=True)
     return np.bincount(codes, weights=values)[codes]

@@ -348,6 +348,7 @@ def associate(
         weight = pairs.column("match_weight").to_numpy(zero_copy_only=False).astype(np.float64)
         probability = pairs.column("match_probability").to_numpy(zero_copy_only=False)
         probability = probability.astype(np.float64)
+        rescored = np.zeros(pairs.num_rows, dtype=bool)
         found = 0
         for start in range(0, left.num_rows, chunk):
             scored = scorer.score(
@@ -357,20 +358,27 @@ def associate(
             )
             scored = scored.filter(pc.is_valid(scored.column("match_probability")))
             at = positions[pc.cast(scored.column("unique_id_l"), pa.int64()).to_numpy() - 1]
-            weight[at] = scored.column("match_weight").to_numpy(zero_copy_only=False)
+            new_weight = scored.column("match_weight").to_numpy(zero_copy_only=False)
+            weight[at] = np.where(np.isnan(new_weight), weight[at], new_weight)
             probability[at] = scored.column("match_probability").to_numpy(zero_copy_only=False)
+            rescored[at] = True
             found += scored.num_rows
     finally:
         con.close()
-    return _with_scores(pairs, weight, probability), found
+    return _with_scores(pairs, weight, probability, rescored), found
 
 
-def _with_scores(pairs: pa.Table, weight: np.ndarray, probability: np.ndarray) -> pa.Table:
-    """``pairs`` with new match weights and probabilities, in their types."""
+def _with_scores(
+    pairs: pa.Table, weight: np.ndarray, probability: np.ndarray, rescored: np.ndarray
+) -> pa.Table:
+    """``pairs`` with the new match weights and probabilities of the ``rescored`` rows, in
+    their types; the other rows keep their values, nulls included."""
     for name, values in (("match_weight", weight), ("match_probability", probability)):
+        before = pairs.column(name)
+        missing = pc.is_null(before).to_numpy(zero_copy_only=False) & ~rescored
         pairs = pairs.set_column(
             pairs.schema.get_field_index(name),
             pairs.schema.field(name),
-            pa.array(values, pairs.schema.field(name).type, from_pandas=True),  # NaN: null
+            pa.array(values, pairs.schema.field(name).type, mask=missing),
         )
     return pairs

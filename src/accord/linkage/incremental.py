@@ -66,7 +66,7 @@ class IncrementalMatcher:
         review_floor: float,
         is_used: Any = lambda key: False,
     ) -> None:
-        self.scorer = Scorer(model, tf)
+        self.scorer = Scorer(model, tf, many_calls=True)
         self.roles = roles
         self.duplicate_free = duplicate_free
         self.link_threshold = link_threshold

@@ -23,8 +23,9 @@ from accord.linkage.names import name_frequencies
 
 TF_COLUMNS = ("given_name", "family_name", "postcode")
 _LEFT, _RIGHT = "__accord_score_left", "__accord_score_right"
-# Up to this many records, term frequencies are looked up in a dict: a hash set of every name
-# in the population, built again for each look-up, costs more than the records' few values.
+# Up to this many records, a scorer used many times (incremental matching) looks term
+# frequencies up in a dict built once: a hash set of every name in the population, built again
+# for each look-up, costs more than the records' few values.
 SMALL = 2_000
 
 
@@ -74,7 +75,9 @@ class Scorer:
         >>> scorer.score([record_a], [record_b]).column("match_probability")  # doctest: +SKIP
     """
 
-    def __init__(self, model: dict[str, Any], tf: pa.Table | None = None) -> None:
+    def __init__(
+        self, model: dict[str, Any], tf: pa.Table | None = None, *, many_calls: bool = False
+    ) -> None:
         from splink import DuckDBAPI
 
         model = model_for_dialect(model, "duckdb")
@@ -94,6 +97,9 @@ class Scorer:
                         rows.column("tf").combine_chunks().cast(pa.float64()),
                     )
         self.tf_columns = [c for c in TF_COLUMNS if c in self.tf]
+        # A scorer kept for many calls on a few records each (incremental matching) looks term
+        # frequencies up in dicts built once; a scorer for one explanation does not build them.
+        self.many_calls = many_calls
         self._tf_dicts: dict[str, dict[str, float]] = {}
         self._sqls: dict[str, str] = {}
 
@@ -103,7 +109,7 @@ class Scorer:
             if column not in records.column_names:
                 continue
             values = records.column(column).cast(pa.string())
-            if records.num_rows <= SMALL:
+            if self.many_calls and records.num_rows <= SMALL:
                 lookup = self._tf_dict(column)
                 tf = pa.array([lookup.get(v) for v in values.to_pylist()], pa.float64())
             else:

@@ -21,26 +21,27 @@ Examples:
 
 from __future__ import annotations
 
+import hashlib
 import weakref
 
 import duckdb
 import pyarrow as pa
 
-# Per connection: statement text -> the name it was prepared under. Weak, so a closed and
-# dropped connection takes its names with it.
-_PREPARED: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, dict[str, str]] = (
+# Per connection: the names prepared on it. Weak, so a closed and dropped connection takes its
+# names with it. A name is a digest of the statement's text, so one name never stands for two
+# statements, and preparing the same one twice (two threads at once) does no harm.
+_PREPARED: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, set[str]] = (
     weakref.WeakKeyDictionary()
 )
 
 
 def run_prepared(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
     """The result of ``sql`` (one SELECT) as Arrow, prepared on ``con`` the first time."""
-    names = _PREPARED.setdefault(con, {})
-    name = names.get(sql)
-    if name is None:
-        name = f"__accord_prepared_{len(names)}"
+    name = "__accord_prepared_" + hashlib.sha256(sql.encode()).hexdigest()[:24]
+    names = _PREPARED.setdefault(con, set())
+    if name not in names:
         con.execute(f"PREPARE {name} AS {sql}")
-        names[sql] = name
+        names.add(name)
     return con.sql(f"EXECUTE {name}").to_arrow_table()
 
 
