@@ -33,7 +33,7 @@ weights are saved with the model and each appears as its own line when a pair is
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import duckdb
@@ -48,6 +48,7 @@ ABSENT = "family not at this address"
 NAME = "household at address"  # the explanation line's comparison name
 PLACE_KEYS = ("uprn", "address")
 AREA = "postcode_sector"  # the other source covers a record's area when it holds someone there
+IDS = ["source_dataset_l", "unique_id_l", "source_dataset_r", "unique_id_r"]
 
 
 @dataclass
@@ -80,6 +81,22 @@ class Direction:
             m = (self.links[state] + PSEUDO_LINKS * u) / (links + PSEUDO_LINKS)
             result[state] = math.log2(m / u)
         return result
+
+
+def weight_key(source: str, other: str) -> str:
+    """How the weights of one direction are named: evidence about ``source``'s records read
+    in ``other``."""
+    return f"{source} in {other}"
+
+
+def renamed(
+    weights: dict[str, dict[str, float]], name_of: Callable[[str], str]
+) -> dict[str, dict[str, float]]:
+    """``weights`` with each source named by ``name_of`` (compact codes back to refs)."""
+    return {
+        weight_key(*(name_of(part) for part in key.split(" in "))): by_state
+        for key, by_state in weights.items()
+    }
 
 
 def _columns(tables: Sequence[pa.Table]) -> list[str]:
@@ -162,8 +179,7 @@ def apply(
         _register(con, tables, keys)
         # Pairs are numbered so that the evidence is added by position, not by a join back on
         # four ids (millions of pairs at scale).
-        ids = ["source_dataset_l", "unique_id_l", "source_dataset_r", "unique_id_r"]
-        numbered = pairs.select([*ids, "match_probability"]).append_column(
+        numbered = pairs.select([*IDS, "match_probability"]).append_column(
             "__n", pa.array(np.arange(pairs.num_rows, dtype=np.int64))
         )
         con.register("pairs", numbered)
@@ -196,7 +212,7 @@ def apply(
             """
         )
         directions = _measure(con)
-        weights = {f"{d.source} in {d.other}": d.weights() for d in directions}
+        weights = {weight_key(d.source, d.other): d.weights() for d in directions}
         rows = [
             (d.source, d.other, state, w) for d in directions for state, w in d.weights().items()
         ]
@@ -236,8 +252,7 @@ def _rescored(con: duckdb.DuckDBPyConnection, before: pa.Table, pairs: pa.Table)
     """Positions in ``pairs`` of the pairs whose probability differs from ``before``'s."""
     if before is pairs:
         return np.zeros(0, dtype=np.int64)
-    ids = ["source_dataset_l", "unique_id_l", "source_dataset_r", "unique_id_r"]
-    if before.num_rows == pairs.num_rows and before.select(ids).equals(pairs.select(ids)):
+    if before.num_rows == pairs.num_rows and before.select(IDS).equals(pairs.select(IDS)):
         # The same pairs in the same order (associative matching keeps it): by position.
         was = before.column("match_probability").to_numpy(zero_copy_only=False).astype(float)
         now = pairs.column("match_probability").to_numpy(zero_copy_only=False).astype(float)
@@ -357,7 +372,7 @@ def evidence(
         return []
     lines = []
     for x, y, row in ((a, b, left), (b, a, right)):
-        key = f"{x['source_dataset']} in {y['source_dataset']}"
+        key = weight_key(x["source_dataset"], y["source_dataset"])
         state = state_of(row, records, y["source_dataset"])
         if state is not None and state in weights.get(key, {}):
             lines.append((x["source_dataset"], state, weights[key][state]))

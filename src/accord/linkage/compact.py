@@ -14,7 +14,8 @@ sampling draws records by their ids), only prediction does.
 
 The steps after scoring (household association, absence, exclusive candidates, the threshold)
 join and group millions of pairs by record; they run on the compact ids too, with the rank as
-an integer (``numbered``), and the pairs kept get their own ids back at the end.
+an integer (``numbered_tables``; the engine casts the pairs' ranks the same way), and the pairs
+kept get their own ids back at the end.
 """
 
 from __future__ import annotations
@@ -45,18 +46,6 @@ class CompactIds:
     def code_of(self, ref: str) -> str:
         """The compact source code of a source ref."""
         return self.codes[self.refs.index(ref)]
-
-    def numbered(self, pairs: pa.Table) -> pa.Table:
-        """Scored pairs on compact ids with the rank as an integer (joins and groups on it
-        are cheaper than on text); ``restore`` takes them back to the original ids."""
-        for side in ("l", "r"):
-            column = f"unique_id_{side}"
-            pairs = pairs.set_column(
-                pairs.schema.get_field_index(column),
-                column,
-                pc.cast(pairs.column(column), pa.int64()),
-            )
-        return pairs
 
     def numbered_tables(self) -> list[pa.Table]:
         """The compact tables, in ``refs`` order, with the rank as an integer unique_id."""

@@ -277,7 +277,7 @@ def link(
     clock = time.perf_counter()
     free = [s.ref for s in sources if not s.may_hold_duplicates]
     if packed is not None:
-        pairs = _canonical_pairs(packed.numbered(pairs), ids=pa.int64())
+        pairs = _canonical_pairs(pairs, ids=pa.int64())  # the compact ranks as integers
         tables = packed.numbered_tables()
         free = [packed.code_of(ref) for ref in free]
     else:
@@ -306,10 +306,7 @@ def link(
         config = replace(config, link_threshold=chosen_threshold)
     if packed is not None:
         pairs = _canonical_pairs(packed.restore(pairs))
-        absence_weights = {
-            " in ".join(packed.ref_of(code) for code in key.split(" in ")): weights
-            for key, weights in absence_weights.items()
-        }
+        absence_weights = absence.renamed(absence_weights, packed.ref_of)
     timings["associate"] = time.perf_counter() - clock
 
     say("Clustering into people")

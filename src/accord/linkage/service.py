@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from accord.catalogue.contract import Contract, Role
@@ -602,10 +602,8 @@ class Linkage:
         """How many pairs ``review_queue`` lists in all (counted, not read)."""
         self._require_review(self.trust.acting(actor), agreement_id, "see the review queue")
         with self.trust.store.sessions() as session:
-            query = select(func.count()).where(ReviewRow.agreement == agreement_id)
-            if not include_decided:
-                query = query.where(ReviewRow.status == "open")
-            return int(session.scalar(query) or 0)
+            listed = _review_rows(agreement_id, include_decided).subquery()
+            return int(session.scalar(select(func.count()).select_from(listed)) or 0)
 
     def _open_pairs(
         self,
@@ -616,10 +614,9 @@ class Linkage:
         limit: int | None = None,
     ) -> list[ReviewItem]:
         with self.trust.store.sessions() as session:
-            query = select(ReviewRow).where(ReviewRow.agreement == agreement_id)
-            if not include_decided:
-                query = query.where(ReviewRow.status == "open")
-            query = query.order_by(ReviewRow.match_probability.desc(), ReviewRow.id)
+            query = _review_rows(agreement_id, include_decided).order_by(
+                ReviewRow.match_probability.desc(), ReviewRow.id
+            )
             rows = session.scalars(query.offset(max(offset, 0)).limit(limit))
             return [_review(r) for r in rows]
 
@@ -1166,6 +1163,12 @@ def _pair_row(
             ReviewRow.record_r == b[1],
         )
     )
+
+
+def _review_rows(agreement_id: str, include_decided: bool) -> Select[tuple[ReviewRow]]:
+    """The review pairs of an agreement that the queue lists: open ones, or all."""
+    query = select(ReviewRow).where(ReviewRow.agreement == agreement_id)
+    return query if include_decided else query.where(ReviewRow.status == "open")
 
 
 def _review(row: ReviewRow) -> ReviewItem:

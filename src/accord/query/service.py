@@ -821,19 +821,15 @@ class Queries:
         """The releases made (newest first), optionally under one agreement; ``limit`` of them
         from ``offset`` when given (only those are read)."""
         with self.trust.store.sessions() as session:
-            query = select(ReleaseRow).order_by(ReleaseRow.made_at.desc(), ReleaseRow.id)
-            if agreement_id:
-                query = query.where(ReleaseRow.agreement == agreement_id)
+            query = _release_rows(agreement_id).order_by(ReleaseRow.made_at.desc(), ReleaseRow.id)
             query = query.offset(max(offset, 0)).limit(limit)
             return [_row_dict(row) for row in session.scalars(query)]
 
     def release_total(self, agreement_id: str | None = None) -> int:
         """How many releases ``releases`` lists in all (counted, not read)."""
         with self.trust.store.sessions() as session:
-            query = select(func.count()).select_from(ReleaseRow)
-            if agreement_id:
-                query = query.where(ReleaseRow.agreement == agreement_id)
-            return int(session.scalar(query) or 0)
+            listed = _release_rows(agreement_id).subquery()
+            return int(session.scalar(select(func.count()).select_from(listed)) or 0)
 
     def contributors(self, release_id: str) -> pa.Table:
         """The records (and person keys) behind one release."""
@@ -843,6 +839,12 @@ class Queries:
 
 
 # -- helpers --------------------------------------------------------------------------------
+
+
+def _release_rows(agreement_id: str | None) -> Select[tuple[ReleaseRow]]:
+    """The releases the list shows: all, or those under one agreement."""
+    query = select(ReleaseRow)
+    return query.where(ReleaseRow.agreement == agreement_id) if agreement_id else query
 
 
 class _Background:
